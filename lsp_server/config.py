@@ -1,0 +1,137 @@
+"""Settings: defaults < pyproject ``[tool.codekin]`` / ``.codekin.toml`` < explicit overrides.
+
+The language server (next layer) adds initializationOptions and
+``workspace/configuration`` on top through the same ``Settings.merged``.
+"""
+
+from __future__ import annotations
+
+import logging
+import tomllib
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+SPACES: tuple[str, ...] = ("code", "docs", "completions")
+
+DEFAULT_EXCLUDES: tuple[str, ...] = (
+    ".git/",
+    ".hg/",
+    ".svn/",
+    "node_modules/",
+    "__pycache__/",
+    ".venv/",
+    "venv/",
+    ".tox/",
+    ".mypy_cache/",
+    ".pytest_cache/",
+    "*.min.js",
+    "*.min.css",
+    "*_pb2.py",
+    "*.pb.go",
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a user can set; each field documents its unit."""
+
+    model: str = "auto"
+    """A profile name (minilm, jina-code-0.5b, ...), ``auto``, a local folder or a hub id."""
+    device: str | None = None
+    """``cpu``, ``cuda``, ``cuda:1``; None picks a GPU when there is one."""
+    dim: int | None = None
+    """Matryoshka dimension for the ANN indexes; None means the model's full dimension."""
+    spaces: tuple[str, ...] = SPACES
+    """Which spaces ``codekin index`` builds; a query command builds the one it needs."""
+    include: tuple[str, ...] = ()
+    """gitignore-style patterns; when set, only matching files are indexed."""
+    exclude: tuple[str, ...] = ()
+    """gitignore-style patterns added to .gitignore, .codekinignore and the defaults."""
+    max_file_bytes: int = 1_000_000
+    """Files larger than this are skipped (logged), never read whole."""
+    follow_symlinks: bool = True
+    """Follow symlinked files and folders; loops and links out of the workspace are never followed."""
+    duplicate_threshold: float = 0.95
+    """Cosine above which two symbols count as near-duplicates."""
+    duplicate_min_lines: int = 4
+    """Symbols shorter than this are left out of duplicate detection (getters, one-liners)."""
+    batch_tokens: int | None = None
+    """Token budget of one embedding batch; None lets the embedder pick for its device."""
+    index_dir: str | None = None
+    """Where the index lives; None means the user cache directory, keyed by workspace."""
+
+    def merged(self, values: dict[str, Any], source: str) -> Settings:
+        """A copy with ``values`` applied; unknown keys and wrong types are logged and ignored."""
+        known = {f.name: f for f in fields(self)}
+        changes: dict[str, Any] = {}
+        for raw_key, value in values.items():
+            key = raw_key.replace("-", "_")
+            if key not in known:
+                log.warning("%s: unknown setting %r ignored", source, raw_key)
+                continue
+            try:
+                changes[key] = _coerce(key, value, getattr(self, key))
+            except (TypeError, ValueError) as exc:
+                log.warning("%s: setting %r ignored: %s", source, raw_key, exc)
+        return replace(self, **changes)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _coerce(key: str, value: Any, default: Any) -> Any:
+    if key in ("spaces", "include", "exclude"):
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise TypeError("expected a list of strings")
+        if key == "spaces" and (unknown := set(value) - set(SPACES)):
+            raise ValueError(f"unknown spaces {sorted(unknown)}; expected some of {list(SPACES)}")
+        return tuple(value)
+    if key in ("device", "dim", "batch_tokens", "index_dir") and value is None:
+        return None
+    if key in ("dim", "batch_tokens", "max_file_bytes", "duplicate_min_lines"):
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ValueError("expected a positive integer")
+        return value
+    if key == "duplicate_threshold":
+        if isinstance(value, bool) or not isinstance(value, int | float) or not -1.0 <= value <= 1.0:
+            raise ValueError("expected a number between -1 and 1")
+        return float(value)
+    if key == "follow_symlinks":
+        if not isinstance(value, bool):
+            raise TypeError("expected true or false")
+        return value
+    if not isinstance(value, str) or not value:
+        raise TypeError("expected a non-empty string")
+    return value
+
+
+def load_settings(root: Path, overrides: dict[str, Any] | None = None) -> Settings:
+    """Settings for a workspace: defaults, then its config files, then ``overrides`` (non-None values)."""
+    settings = Settings()
+    pyproject = root / "pyproject.toml"
+    for path, table in ((pyproject, ("tool", "codekin")), (root / ".codekin.toml", ())):
+        values = _read_toml_table(path, table)
+        if values:
+            settings = settings.merged(values, str(path))
+    if overrides:
+        settings = settings.merged({k: v for k, v in overrides.items() if v is not None}, "options")
+    return settings
+
+
+def _read_toml_table(path: Path, table: tuple[str, ...]) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            data: Any = tomllib.load(handle)
+    except FileNotFoundError:
+        return {}
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        log.warning("%s: not read: %s", path, exc)
+        return {}
+    for key in table:
+        data = data.get(key, {}) if isinstance(data, dict) else {}
+    return data if isinstance(data, dict) else {}

@@ -1,0 +1,122 @@
+"""The Embedder contract shared by the local, remote and HTTP embedders.
+
+Callers name the task and the side; the embedder owns the prefixes, the pooling
+and the normalisation (as sentence-transformers' ``encode_query`` /
+``encode_document`` do), so nothing above this layer knows where the model runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal, Protocol, get_args, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+Task = Literal["nl2code", "qa", "code2code", "code2nl", "code2completion"]
+Side = Literal["query", "passage"]
+TASKS: tuple[Task, ...] = get_args(Task)
+SIDES: tuple[Side, ...] = get_args(Side)
+
+Vectors = npt.NDArray[np.float32]
+
+# The published instruction prefixes of jina-code-embeddings; they must stay exact.
+JINA_PREFIXES: dict[Task, dict[Side, str]] = {
+    "nl2code": {
+        "query": "Find the most relevant code snippet given the following query:\n",
+        "passage": "Candidate code snippet:\n",
+    },
+    "qa": {
+        "query": "Find the most relevant answer given the following question:\n",
+        "passage": "Candidate answer:\n",
+    },
+    "code2code": {
+        "query": "Find an equivalent code snippet given the following code snippet:\n",
+        "passage": "Candidate code snippet:\n",
+    },
+    "code2nl": {
+        "query": "Find the most relevant comment given the following code snippet:\n",
+        "passage": "Candidate comment:\n",
+    },
+    "code2completion": {
+        "query": "Find the most relevant completion given the following start of code snippet:\n",
+        "passage": "Candidate completion:\n",
+    },
+}
+
+# Qwen3-Embedding instructs queries only: "Instruct: {task}\nQuery:{text}"; passages go bare.
+QWEN3_TASK_DESCRIPTIONS: dict[Task, str] = {
+    "nl2code": "Given a natural-language query, retrieve the code snippets that answer it",
+    "qa": "Given a technical question, retrieve the answers that address it",
+    "code2code": "Given a code snippet, retrieve code snippets that are equivalent to it",
+    "code2nl": "Given a code snippet, retrieve the comment or documentation that describes it",
+    "code2completion": "Given the start of a code snippet, retrieve the code that completes it",
+}
+
+
+class EmbeddingError(RuntimeError):
+    """An embedder could not be loaded or could not embed; the message says why and what to do."""
+
+
+def check_task_side(task: str, side: str) -> None:
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}")
+    if side not in SIDES:
+        raise ValueError(f"unknown side {side!r}; expected 'query' or 'passage'")
+
+
+def normalize_rows(vectors: npt.NDArray[np.floating]) -> Vectors:
+    """L2-normalise each row (zero rows stay zero) as float32."""
+    out = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    return np.divide(out, norms, out=np.zeros_like(out), where=norms > 0)
+
+
+def truncate_dim(vectors: npt.NDArray[np.floating], dim: int | None) -> Vectors:
+    """Matryoshka truncation: keep the leading ``dim`` components, then normalise again."""
+    if dim is None or dim >= vectors.shape[1]:
+        return normalize_rows(vectors)
+    if dim <= 0:
+        raise ValueError(f"dim must be positive, got {dim}")
+    return normalize_rows(vectors[:, :dim])
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors for a task and side."""
+
+    @property
+    def model_id(self) -> str:
+        """A stable identifier of the model and everything that changes its vectors; indexes are keyed by it."""
+        ...
+
+    @property
+    def dim(self) -> int:
+        """The full embedding dimension."""
+        ...
+
+    @property
+    def device(self) -> str:
+        """Where the model runs, e.g. ``cpu``, ``cuda:0`` or a worker address."""
+        ...
+
+    @property
+    def selection_reason(self) -> str:
+        """Why this model was chosen (for ``auto``) or how it was named, for logs and status."""
+        ...
+
+    def prefix(self, task: Task, side: Side) -> str:
+        """The exact text prepended to every input of this task and side."""
+        ...
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Token counts after the prefix is applied, for batching by a token budget."""
+        ...
+
+    def embed(self, texts: Sequence[str], task: Task, side: Side, dim: int | None = None) -> Vectors:
+        """Embed ``texts``: an array (len(texts), dim or self.dim), rows L2-normalised, in input order."""
+        ...
+
+    def close(self) -> None:
+        """Release the model and any connections."""
+        ...

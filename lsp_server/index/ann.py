@@ -1,0 +1,143 @@
+"""One HNSW index over the live vectors of a space, derived from the store and saved beside it.
+
+Labels are the store's vector ids. A vector that no unit refers to any more is
+marked deleted, not removed, so that switching a branch back only un-marks it.
+A saved index carries the store id and the vector ids it holds; whatever does not
+match on load is rebuilt from stored vectors, never re-embedded.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import hnswlib
+import numpy as np
+
+from lsp_server.embedding.base import Vectors, truncate_dim
+from lsp_server.index.rwlock import RWLock
+
+log = logging.getLogger(__name__)
+
+FetchVectors = Callable[[np.ndarray], tuple[np.ndarray, Vectors]]
+
+M = 16
+EF_CONSTRUCTION = 200
+EF_SEARCH = 128
+
+
+class AnnIndex:
+    """hnswlib with cosine (inner product on normalised vectors), live/present bookkeeping and a lock."""
+
+    def __init__(self, dim: int, capacity: int = 1024, ef_search: int = EF_SEARCH) -> None:
+        self.dim = dim
+        self.ef_search = ef_search
+        self.lock = RWLock()
+        self._index = hnswlib.Index(space="ip", dim=dim)
+        self._index.init_index(max_elements=max(capacity, 16), ef_construction=EF_CONSTRUCTION, M=M)
+        self._index.set_num_threads(max(1, (os.cpu_count() or 1)))
+        self.live: set[int] = set()
+        self.present: set[int] = set()
+
+    def __len__(self) -> int:
+        return len(self.live)
+
+    def sync(self, live_ids: np.ndarray, fetch: FetchVectors) -> tuple[int, int]:
+        """Make the live set equal ``live_ids``; ``fetch`` loads vectors for ids never added. Returns (added, removed)."""
+        wanted = set(live_ids.tolist())
+        gone = self.live - wanted
+        back = (wanted - self.live) & self.present
+        new = np.fromiter(wanted - self.present, dtype=np.int64)
+        ids, vectors = fetch(new) if len(new) else (new, np.zeros((0, self.dim), dtype=np.float32))
+        with self.lock.write():
+            for label in gone:
+                self._index.mark_deleted(label)
+            for label in back:
+                self._index.unmark_deleted(label)
+            if len(ids):
+                needed = self._index.get_current_count() + len(ids)
+                if needed > self._index.get_max_elements():
+                    self._index.resize_index(max(needed, 2 * self._index.get_max_elements()))
+                self._index.add_items(_fit(vectors, self.dim), ids)
+            self.live = (self.live - gone) | back | set(ids.tolist())
+            self.present |= set(ids.tolist())
+        return len(ids) + len(back), len(gone)
+
+    def query(self, vectors: Vectors, k: int) -> list[list[tuple[int, float]]]:
+        """The ``k`` nearest live vectors of each row: [(vector id, cosine), ...], best first."""
+        with self.lock.read():
+            k = min(k, len(self.live))
+            if k <= 0 or len(vectors) == 0:
+                return [[] for _ in range(len(vectors))]
+            query = _fit(vectors, self.dim)
+            for ef in (max(self.ef_search, 2 * k), len(self.present) + k):
+                self._index.set_ef(ef)
+                try:
+                    labels, distances = self._index.knn_query(query, k=k)
+                    break
+                except RuntimeError:  # too few reachable live items at this ef: widen to exhaustive
+                    continue
+            else:
+                return [[] for _ in range(len(vectors))]
+        return [
+            [(int(label), float(1.0 - dist)) for label, dist in zip(row_labels, row_dists, strict=True)]
+            for row_labels, row_dists in zip(labels, distances, strict=True)
+        ]
+
+    # -- persistence -------------------------------------------------------------------------
+
+    def save(self, path: Path, meta: dict[str, Any]) -> None:
+        """Write ``path`` (hnswlib), ``path.ids.npz`` and ``path.json`` so that a torn save is detected."""
+        token = secrets.token_hex(8)
+        with self.lock.read():
+            tmp = path.with_name(path.name + ".tmp")
+            self._index.save_index(str(tmp))
+            live = np.fromiter(self.live, dtype=np.int64)
+            present = np.fromiter(self.present, dtype=np.int64)
+        ids_tmp = path.with_name(path.name + ".ids.tmp.npz")
+        np.savez(ids_tmp, live=live, present=present, token=np.array([token]))
+        meta = {**meta, "dim": self.dim, "token": token, "size": tmp.stat().st_size}
+        meta_tmp = path.with_name(path.name + ".json.tmp")
+        meta_tmp.write_text(json.dumps(meta))
+        os.replace(tmp, path)
+        os.replace(ids_tmp, path.with_name(path.name + ".ids.npz"))
+        os.replace(meta_tmp, path.with_name(path.name + ".json"))
+
+    @classmethod
+    def load(cls, path: Path, expect: dict[str, Any], ef_search: int = EF_SEARCH) -> AnnIndex | None:
+        """The saved index if it is whole and was made for ``expect`` (store id, model, dim); else None."""
+        try:
+            meta = json.loads(path.with_name(path.name + ".json").read_text())
+            if any(meta.get(key) != value for key, value in expect.items()):
+                log.info("%s: made for another store, model or dimension; rebuilding", path.name)
+                return None
+            if path.stat().st_size != meta["size"]:
+                raise ValueError("size differs from its metadata")
+            with np.load(path.with_name(path.name + ".ids.npz")) as ids:
+                if str(ids["token"][0]) != meta["token"]:
+                    raise ValueError("ids file belongs to another save")
+                live, present = ids["live"], ids["present"]
+            ann = cls(int(meta["dim"]), ef_search=ef_search)
+            ann._index.load_index(str(path), max_elements=max(len(present), 16))
+            if ann._index.get_current_count() != len(present):
+                raise ValueError("element count differs from its ids")
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, RuntimeError, json.JSONDecodeError) as exc:
+            log.warning("%s: damaged (%s); rebuilding from stored vectors", path.name, exc)
+            return None
+        ann.present = set(present.tolist())
+        ann.live = set(live.tolist())
+        return ann
+
+
+def _fit(vectors: Vectors, dim: int) -> Vectors:
+    """Matryoshka-truncate stored full-dimension vectors to the index dimension and renormalise."""
+    if vectors.shape[1] == dim:
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+    return truncate_dim(vectors, dim)

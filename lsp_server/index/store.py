@@ -1,0 +1,337 @@
+"""The SQLite store: files, units, unit texts and vectors. It is the truth; ANN files derive from it.
+
+Vectors are keyed by (model id, space, content hash), not by unit, so identical
+code embeds once, a rename or move re-uses its vectors, and switching a branch
+back finds everything it had. Every write is one transaction, so a process
+killed mid-way leaves a consistent store: what was committed stays, the rest is
+still pending.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+
+from lsp_server.embedding.base import Vectors
+
+T = TypeVar("T")
+
+SCHEMA_VERSION = "1"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files(
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    language TEXT,
+    skipped TEXT
+);
+CREATE TABLE IF NOT EXISTS texts(hash TEXT PRIMARY KEY, text TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS units(
+    id INTEGER PRIMARY KEY,
+    file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+    space TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    language TEXT NOT NULL,
+    start_line INTEGER NOT NULL,
+    end_line INTEGER NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS units_by_file ON units(file_id);
+CREATE INDEX IF NOT EXISTS units_by_hash ON units(space, hash);
+CREATE TABLE IF NOT EXISTS vectors(
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    model TEXT NOT NULL,
+    space TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    dim INTEGER NOT NULL,
+    vec BLOB NOT NULL,
+    UNIQUE(model, space, hash)
+);
+"""
+
+
+def content_hash(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class NewUnit:
+    """A unit about to be stored: where it is and the text that gets embedded."""
+
+    space: str
+    kind: str
+    name: str
+    language: str
+    start_line: int
+    end_line: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredUnit:
+    id: int
+    path: str
+    space: str
+    kind: str
+    name: str
+    language: str
+    start_line: int
+    end_line: int
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    path: str
+    size: int
+    mtime_ns: int
+    hash: str
+
+
+UNIT_COLUMNS = "u.id, f.path, u.space, u.kind, u.name, u.language, u.start_line, u.end_line, u.hash"
+
+
+class Store:
+    """One workspace's SQLite database. Safe to share between threads (one connection, one lock)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(SCHEMA)
+        with self.transaction() as db:
+            db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+            db.execute("INSERT OR IGNORE INTO meta VALUES ('store_id', ?)", (uuid.uuid4().hex,))
+        version = self.meta("schema")
+        if version != SCHEMA_VERSION:
+            raise RuntimeError(f"{path}: index schema {version}, this codekin reads {SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE … COMMIT under the store's lock; rolled back on any exception."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    @property
+    def store_id(self) -> str:
+        value = self.meta("store_id")
+        assert value is not None
+        return value
+
+    # -- files and units -------------------------------------------------------------------
+
+    def files(self) -> dict[str, StoredFile]:
+        with self._lock:
+            rows = self._db.execute("SELECT path, size, mtime_ns, hash FROM files").fetchall()
+        return {row[0]: StoredFile(*row) for row in rows}
+
+    def touch_file(self, path: str, size: int, mtime_ns: int) -> None:
+        """Record a new stat for a file whose bytes did not change."""
+        with self.transaction() as db:
+            db.execute("UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?", (size, mtime_ns, path))
+
+    def replace_file(
+        self,
+        path: str,
+        *,
+        size: int,
+        mtime_ns: int,
+        file_hash: str,
+        language: str | None,
+        units: Sequence[NewUnit],
+        skipped: str | None = None,
+    ) -> None:
+        """Replace everything known of one file, atomically."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM files WHERE path = ?", (path,))
+            cursor = db.execute(
+                "INSERT INTO files(path, size, mtime_ns, hash, language, skipped) VALUES (?, ?, ?, ?, ?, ?)",
+                (path, size, mtime_ns, file_hash, language, skipped),
+            )
+            file_id = cursor.lastrowid
+            rows = []
+            texts = {}
+            for unit in units:
+                digest = content_hash(unit.text)
+                texts[digest] = unit.text
+                rows.append(
+                    (file_id, unit.space, unit.kind, unit.name, unit.language, unit.start_line,
+                     unit.end_line, digest)
+                )  # fmt: skip
+            db.executemany("INSERT OR IGNORE INTO texts(hash, text) VALUES (?, ?)", texts.items())
+            db.executemany(
+                "INSERT INTO units(file_id, space, kind, name, language, start_line, end_line, hash)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    def remove_files(self, paths: Iterable[str]) -> int:
+        with self.transaction() as db:
+            removed = 0
+            for path in paths:
+                removed += db.execute("DELETE FROM files WHERE path = ?", (path,)).rowcount
+            return removed
+
+    def drop_unreferenced_texts(self) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM texts WHERE hash NOT IN (SELECT hash FROM units)")
+
+    def count_units(self, space: str | None = None) -> int:
+        with self._lock:
+            if space is None:
+                return int(self._db.execute("SELECT count(*) FROM units").fetchone()[0])
+            return int(self._db.execute("SELECT count(*) FROM units WHERE space = ?", (space,)).fetchone()[0])
+
+    def count_files(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT count(*) FROM files WHERE skipped IS NULL").fetchone()[0])
+
+    def units_of_file(self, path: str, space: str | None = None) -> list[StoredUnit]:
+        query = f"SELECT {UNIT_COLUMNS} FROM units u JOIN files f ON f.id = u.file_id WHERE f.path = ?"
+        params: tuple[object, ...] = (path,)
+        if space is not None:
+            query += " AND u.space = ?"
+            params += (space,)
+        with self._lock:
+            return [StoredUnit(*row) for row in self._db.execute(query + " ORDER BY u.start_line", params)]
+
+    def units_by_vector_ids(self, model: str, space: str, ids: Sequence[int]) -> dict[int, list[StoredUnit]]:
+        """The units whose content a vector stands for, by vector id (one vector, many identical units)."""
+        if not ids:
+            return {}
+        out: dict[int, list[StoredUnit]] = {}
+        with self._lock:
+            for chunk in _chunks(list(ids), 500):
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(
+                    f"SELECT v.id, {UNIT_COLUMNS} FROM vectors v"
+                    " JOIN units u ON u.space = v.space AND u.hash = v.hash"
+                    " JOIN files f ON f.id = u.file_id"
+                    f" WHERE v.model = ? AND v.space = ? AND v.id IN ({marks})",
+                    (model, space, *chunk),
+                )
+                for row in rows:
+                    out.setdefault(int(row[0]), []).append(StoredUnit(*row[1:]))
+        return out
+
+    def texts(self, hashes: Sequence[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        with self._lock:
+            for chunk in _chunks(list(hashes), 500):
+                marks = ",".join("?" * len(chunk))
+                out.update(self._db.execute(f"SELECT hash, text FROM texts WHERE hash IN ({marks})", chunk))
+        return out
+
+    # -- vectors ----------------------------------------------------------------------------
+
+    def pending_hashes(self, model: str, space: str) -> list[str]:
+        """Content hashes of this space's units that have no vector for ``model`` yet."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT DISTINCT u.hash FROM units u"
+                " LEFT JOIN vectors v ON v.model = ? AND v.space = u.space AND v.hash = u.hash"
+                " WHERE u.space = ? AND v.id IS NULL",
+                (model, space),
+            ).fetchall()
+        return [row[0] for row in rows]
+
+    def add_vectors(self, model: str, space: str, hashes: Sequence[str], vectors: Vectors) -> None:
+        if len(hashes) != len(vectors):
+            raise ValueError("one vector per hash")
+        dim = int(vectors.shape[1]) if len(vectors) else 0
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO vectors(model, space, hash, dim, vec) VALUES (?, ?, ?, ?, ?)",
+                [
+                    (model, space, h, dim, np.ascontiguousarray(v, dtype=np.float32).tobytes())
+                    for h, v in zip(hashes, vectors, strict=True)
+                ],
+            )
+
+    def count_embedded(self, model: str, space: str, hashes: Sequence[str]) -> int:
+        """How many of ``hashes`` (duplicates counted) already have a vector for ``model``."""
+        present: set[str] = set()
+        with self._lock:
+            for chunk in _chunks(sorted(set(hashes)), 500):
+                marks = ",".join("?" * len(chunk))
+                present.update(
+                    row[0]
+                    for row in self._db.execute(
+                        f"SELECT hash FROM vectors WHERE model = ? AND space = ? AND hash IN ({marks})",
+                        (model, space, *chunk),
+                    )
+                )
+        return sum(1 for digest in hashes if digest in present)
+
+    def live_vector_ids(self, model: str, space: str) -> np.ndarray:
+        """Ids of the vectors that at least one current unit of ``space`` refers to."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT v.id FROM vectors v WHERE v.model = ? AND v.space = ?"
+                " AND EXISTS (SELECT 1 FROM units u WHERE u.space = v.space AND u.hash = v.hash)",
+                (model, space),
+            ).fetchall()
+        return np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+
+    def vectors_by_id(self, ids: Sequence[int]) -> tuple[np.ndarray, Vectors]:
+        """(ids, matrix) for the given vector ids, in the order found."""
+        found: list[int] = []
+        blobs: list[bytes] = []
+        with self._lock:
+            for chunk in _chunks([int(i) for i in ids], 500):
+                marks = ",".join("?" * len(chunk))
+                for vid, blob in self._db.execute(f"SELECT id, vec FROM vectors WHERE id IN ({marks})", chunk):
+                    found.append(vid)
+                    blobs.append(blob)
+        return np.asarray(found, dtype=np.int64), _matrix(blobs)
+
+    def vector_for_hash(self, model: str, space: str, digest: str) -> tuple[int, np.ndarray] | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT id, vec FROM vectors WHERE model = ? AND space = ? AND hash = ?", (model, space, digest)
+            ).fetchone()
+        return None if row is None else (int(row[0]), np.frombuffer(row[1], dtype=np.float32))
+
+
+def _matrix(blobs: list[bytes]) -> Vectors:
+    if not blobs:
+        return np.zeros((0, 0), dtype=np.float32)
+    return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1).copy()
+
+
+def _chunks(items: list[T], size: int) -> Iterator[list[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

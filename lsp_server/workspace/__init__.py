@@ -1,0 +1,1 @@
+"""Finding the files of a workspace and deciding which of them are worth reading."""
