@@ -34,12 +34,17 @@ EF_SEARCH = 128
 class AnnIndex:
     """hnswlib with cosine (inner product on normalised vectors), live/present bookkeeping and a lock."""
 
-    def __init__(self, dim: int, capacity: int = 1024, ef_search: int = EF_SEARCH) -> None:
+    def __init__(
+        self, dim: int, capacity: int = 1024, ef_search: int = EF_SEARCH, saved: Path | None = None
+    ) -> None:
         self.dim = dim
         self.ef_search = ef_search
         self.lock = RWLock()
         self._index = hnswlib.Index(space="ip", dim=dim)
-        self._index.init_index(max_elements=max(capacity, 16), ef_construction=EF_CONSTRUCTION, M=M)
+        if saved is None:
+            self._index.init_index(max_elements=max(capacity, 16), ef_construction=EF_CONSTRUCTION, M=M)
+        else:
+            self._index.load_index(str(saved), max_elements=max(capacity, 16))
         self._index.set_num_threads(max(1, (os.cpu_count() or 1)))
         self.live: set[int] = set()
         self.present: set[int] = set()
@@ -122,8 +127,7 @@ class AnnIndex:
                 if str(ids["token"][0]) != meta["token"]:
                     raise ValueError("ids file belongs to another save")
                 live, present = ids["live"], ids["present"]
-            ann = cls(int(meta["dim"]), ef_search=ef_search)
-            ann._index.load_index(str(path), max_elements=max(len(present), 16))
+            ann = cls(int(meta["dim"]), capacity=len(present), ef_search=ef_search, saved=path)
             if ann._index.get_current_count() != len(present):
                 raise ValueError("element count differs from its ids")
         except FileNotFoundError:

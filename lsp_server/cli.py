@@ -1,0 +1,261 @@
+"""The ``codekin`` command: index a workspace and ask it questions from the shell."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TextIO
+
+from lsp_server import __version__
+from lsp_server.config import Settings, load_settings
+from lsp_server.embedding import load_embedder
+from lsp_server.embedding.base import EmbeddingError
+from lsp_server.index.indexer import Cancelled, IndexSummary, Progress, WorkspaceIndex
+from lsp_server.retrieval import queries
+from lsp_server.retrieval.duplicates import Cluster, find_duplicates
+from lsp_server.retrieval.hits import Hit
+
+log = logging.getLogger("codekin")
+
+ROOT_MARKERS = (".git", ".hg", ".codekin.toml")
+
+
+class UsageError(Exception):
+    """A mistake in what the user asked for: printed as is, exit status 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--model", help="profile (minilm, jina-code-0.5b, ...), 'auto', a folder or a hub id")
+    common.add_argument("--device", help="cpu, cuda, cuda:N (default: a GPU if there is one)")
+    common.add_argument("--dim", type=int, help="Matryoshka dimension of the index (default: the model's)")
+    common.add_argument("-k", "--top", type=int, default=10, help="how many results (default 10)")
+    common.add_argument("--threshold", type=float, help="minimum cosine (duplicates: default 0.95)")
+    common.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    common.add_argument("--no-update", action="store_true", help="query the index as it is, without updating")
+    common.add_argument("--index-dir", help="where the index lives (default: the user cache folder)")
+    common.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv: debug)")
+
+    parser = argparse.ArgumentParser(
+        prog="codekin", description="Semantic code search, similar code, docs and completion snippets."
+    )
+    parser.add_argument("--version", action="version", version=f"codekin {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("index", parents=[common], help="build or update the index of a workspace")
+    p.add_argument("path", nargs="?", default=".", help="the workspace (default: the current folder)")
+    p = sub.add_parser("search", parents=[common], help="natural-language code search")
+    p.add_argument("query", help="what the code does, in your words")
+    p.add_argument("--path", default=".", help="the workspace (default: the current folder)")
+    for name, what in (
+        ("similar", "code similar to the symbol at FILE:LINE"),
+        ("docs", "documentation relevant to the symbol at FILE:LINE"),
+        ("complete", "completion snippets for the code before FILE:LINE"),
+    ):
+        p = sub.add_parser(name, parents=[common], help=what)
+        p.add_argument("location", metavar="FILE:LINE")
+        p.add_argument("--path", help="the workspace (default: the repository or folder holding FILE)")
+    p = sub.add_parser("duplicates", parents=[common], help="clusters of near-duplicate symbols")
+    p.add_argument("path", nargs="?", default=".", help="the workspace (default: the current folder)")
+    p.add_argument("--min-lines", type=int, help="leave out symbols shorter than this (default 4)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
+        format="codekin: %(levelname)s: %(message)s" if args.verbose else "codekin: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return run(args, sys.stdout)
+    except UsageError as exc:
+        print(f"codekin: {exc}", file=sys.stderr)
+        return 2
+    except (EmbeddingError, queries.NoSymbolError, ValueError, OSError) as exc:
+        print(f"codekin: error: {exc}", file=sys.stderr)
+        return 1
+    except (KeyboardInterrupt, Cancelled):
+        print("codekin: interrupted; what was indexed so far is kept", file=sys.stderr)
+        return 130
+
+
+def run(args: argparse.Namespace, out: TextIO) -> int:
+    target: tuple[str, int] | None = None
+    if args.command in ("similar", "docs", "complete"):
+        file, line = parse_location(args.location)
+        root = Path(args.path).resolve() if args.path else find_root(file)
+        target = (relative_to_root(file, root), line)
+    else:
+        root = Path(args.path).resolve()
+    if not root.is_dir():
+        raise UsageError(f"{root} is not a folder")
+    if args.top <= 0:
+        raise UsageError("-k/--top must be positive")
+
+    settings = load_settings(
+        root,
+        {"model": args.model, "device": args.device, "dim": args.dim, "index_dir": args.index_dir},
+    )
+    embedder = load_embedder(settings.model, settings.device, batch_tokens=settings.batch_tokens)
+    print(f"codekin: model {embedder.model_id} on {embedder.device} ({embedder.selection_reason})", file=sys.stderr)
+    index = WorkspaceIndex(root, settings, embedder)
+    try:
+        return dispatch(args, index, settings, target, out)
+    finally:
+        index.close()
+
+
+def dispatch(
+    args: argparse.Namespace,
+    index: WorkspaceIndex,
+    settings: Settings,
+    target: tuple[str, int] | None,
+    out: TextIO,
+) -> int:
+    needed = {"index": settings.spaces, "search": ("code",), "similar": ("code",), "duplicates": ("code",),
+              "docs": ("code", "docs"), "complete": ("code", "completions")}[args.command]  # fmt: skip
+    if args.command == "index" or not args.no_update:
+        with progress_bar(enabled=sys.stderr.isatty() and not args.json) as progress:
+            summary = index.update(needed, progress)
+        if args.command == "index":
+            print_summary(summary, args.json, out)
+            return 0
+    pending = sum(index.is_pending(space) for space in needed)
+    if pending:
+        log.warning("%d units are not embedded yet; results are partial (run without --no-update)", pending)
+
+    model = index.model_id
+    if args.command == "duplicates":
+        threshold = args.threshold if args.threshold is not None else settings.duplicate_threshold
+        min_lines = args.min_lines or settings.duplicate_min_lines
+        clusters = find_duplicates(index, threshold, min_lines)[: args.top]
+        print_clusters(model, clusters, args.json, out)
+        return 0
+    if args.command == "search":
+        hits = queries.search(index, args.query, args.top)
+        header = f"code for {args.query!r}"
+    else:
+        assert target is not None
+        path, line = target
+        if args.command == "similar":
+            unit, hits = queries.similar(index, path, line, args.top)
+            header = f"code similar to {unit.name} ({unit.path}:{unit.start_line}-{unit.end_line})"
+        elif args.command == "docs":
+            unit, hits = queries.docs_for(index, path, line, args.top)
+            header = f"documentation for {unit.name} ({unit.path}:{unit.start_line}-{unit.end_line})"
+        else:
+            hits = queries.complete(index, path, line, args.top)
+            header = f"completions for the code before {path}:{line}"
+    if args.threshold is not None:
+        hits = [hit for hit in hits if hit.score >= args.threshold]
+    print_hits(model, header, hits, args.json, out, index)
+    return 0
+
+
+# -- locations and roots ---------------------------------------------------------------------------
+
+
+def parse_location(location: str) -> tuple[Path, int]:
+    file, sep, line = location.rpartition(":")
+    if not sep or not line.isdigit() or int(line) < 1:
+        raise UsageError(f"expected FILE:LINE with a line number from 1, got {location!r}")
+    path = Path(file).resolve()
+    if not path.is_file():
+        raise UsageError(f"{file}: no such file")
+    return path, int(line)
+
+
+def find_root(file: Path) -> Path:
+    """The nearest folder above ``file`` with a repository or codekin marker; else the current
+    folder if it holds the file; else the file's own folder."""
+    for folder in file.parents:
+        if any((folder / marker).exists() for marker in ROOT_MARKERS):
+            return folder
+    cwd = Path.cwd().resolve()
+    return cwd if file.is_relative_to(cwd) else file.parent
+
+
+def relative_to_root(file: Path, root: Path) -> str:
+    try:
+        return file.relative_to(root).as_posix()
+    except ValueError:
+        raise UsageError(f"{file} is not inside the workspace {root}") from None
+
+
+# -- output --------------------------------------------------------------------------------------------
+
+
+def print_summary(summary: IndexSummary, as_json: bool, out: TextIO) -> None:
+    if as_json:
+        out.write(json.dumps(summary.as_dict()) + "\n")
+        return
+    out.write(
+        f"{summary.files} files, {summary.units} units: {summary.embedded} embedded, "
+        f"{summary.reused} reused, {summary.seconds:.1f} s\n"
+    )
+
+
+def print_hits(
+    model: str, header: str, hits: list[Hit], as_json: bool, out: TextIO, index: WorkspaceIndex
+) -> None:
+    if as_json:
+        out.write(json.dumps({"model": model, "results": [hit.as_json() for hit in hits]}) + "\n")
+        return
+    out.write(f"{header}:\n")
+    if not hits:
+        out.write("  (nothing found)\n")
+    for hit in hits:
+        out.write(f"  {hit.score:.3f}  {hit.path}:{hit.start_line}-{hit.end_line}  {hit.name} ({hit.kind})\n")
+
+
+def print_clusters(model: str, clusters: list[Cluster], as_json: bool, out: TextIO) -> None:
+    if as_json:
+        out.write(json.dumps({"model": model, "clusters": [c.as_json() for c in clusters]}) + "\n")
+        return
+    if not clusters:
+        out.write("no near-duplicates above the threshold\n")
+    for number, cluster in enumerate(clusters, start=1):
+        out.write(f"cluster {number}: {len(cluster.members)} symbols, score {cluster.score:.3f}\n")
+        for hit in cluster.members:
+            mark = "exact" if hit.unit_id in cluster.exact else f"{hit.score:.3f}"
+            out.write(f"  {mark:>5}  {hit.path}:{hit.start_line}-{hit.end_line}  {hit.name} ({hit.kind})\n")
+
+
+@contextmanager
+def progress_bar(enabled: bool) -> Iterator[Progress]:
+    """A tqdm bar per phase on stderr when it is a terminal; otherwise a log line per phase at -v."""
+    bars: dict[str, Any] = {}
+    lock = threading.Lock()
+
+    def report(phase: str, done: int, total: int) -> None:
+        if not enabled:
+            if done == total:
+                log.info("%s: %d/%d", phase, done, total)
+            return
+        from tqdm import tqdm
+
+        with lock:
+            bar = bars.get(phase)
+            if bar is None:
+                bar = bars[phase] = tqdm(total=total, desc=phase, unit="", file=sys.stderr, leave=False)
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+    try:
+        yield report
+    finally:
+        for bar in bars.values():
+            bar.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,237 @@
+"""The incremental indexer: files → units → pending content hashes → vectors → ANN spaces.
+
+Only what changed is re-read (size and mtime first, then the bytes' hash), only
+content hashes never embedded with this model are embedded, and every step
+commits as it goes, so an interrupted run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import platformdirs
+
+from lsp_server.config import Settings
+from lsp_server.embedding.base import Embedder, Task
+from lsp_server.index.ann import AnnIndex
+from lsp_server.index.planner import units_for_file
+from lsp_server.index.store import Store, StoredFile, content_hash
+from lsp_server.units.extract import extract
+from lsp_server.units.languages import language_for_path
+from lsp_server.workspace.discovery import Skipped, content_problem, discover
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+"""(phase, done, total): phases are "scan", "parse" and "embed <space>"."""
+
+PASSAGE_TASK: dict[str, Task] = {"code": "code2code", "docs": "code2nl", "completions": "code2completion"}
+"""The task whose passage side embeds each space (nl2code shares code2code's passages)."""
+
+EMBED_CHUNK = int(os.environ.get("CODEKIN_EMBED_CHUNK", "256"))
+"""Texts per committed embedding step: small enough that an interruption loses little."""
+
+
+class Cancelled(Exception):
+    """Raised by ``update`` when its cancel event is set; what was committed stays."""
+
+
+@dataclass
+class IndexSummary:
+    files: int
+    units: int
+    embedded: int
+    reused: int
+    seconds: float
+
+    def as_dict(self) -> dict[str, float | int]:
+        return asdict(self)
+
+
+def default_index_dir(root: Path) -> Path:
+    """The user cache folder for a workspace: readable name plus a hash of its absolute path."""
+    root = root.resolve()
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", root.name)[:40] or "root"
+    digest = hashlib.sha1(str(root).encode()).hexdigest()[:12]
+    return Path(platformdirs.user_cache_dir("codekin")) / "workspaces" / f"{slug}-{digest}"
+
+
+class WorkspaceIndex:
+    """A workspace's store, its ANN spaces and the embedder that fills them."""
+
+    def __init__(self, root: Path, settings: Settings, embedder: Embedder) -> None:
+        self.root = root.resolve()
+        self.settings = settings
+        self.embedder = embedder
+        self.index_dir = Path(settings.index_dir) if settings.index_dir else default_index_dir(self.root)
+        self.store = Store(self.index_dir / "index.sqlite3")
+        self.dim = settings.dim or embedder.dim
+        if self.dim > embedder.dim:
+            raise ValueError(f"dim {self.dim} is larger than the model's {embedder.dim}")
+        self._anns: dict[str, AnnIndex] = {}
+        self._update_lock = threading.Lock()
+
+    @property
+    def model_id(self) -> str:
+        return self.embedder.model_id
+
+    def close(self) -> None:
+        self.store.close()
+
+    # -- updating ------------------------------------------------------------------------------
+
+    def update(
+        self,
+        spaces: Sequence[str],
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> IndexSummary:
+        """Bring files, units, the vectors of ``spaces`` and their ANN indexes up to date."""
+        started = time.perf_counter()
+        report = progress or (lambda phase, done, total: None)
+        with self._update_lock:
+            stored = self._scan(report, cancel)
+            embedded = reused = 0
+            for space in spaces:
+                new_hashes = [digest for unit_space, digest in stored if unit_space == space]
+                reused += self.store.count_embedded(self.model_id, space, new_hashes)
+                embedded += self._embed_pending(space, report, cancel)
+                self.ann(space)
+            return IndexSummary(
+                files=self.store.count_files(),
+                units=self.store.count_units(),
+                embedded=embedded,
+                reused=reused,
+                seconds=round(time.perf_counter() - started, 3),
+            )
+
+    def _scan(self, report: Progress, cancel: threading.Event | None) -> list[tuple[str, str]]:
+        """Re-parse new and changed files, drop vanished ones; the (space, hash) of each unit stored."""
+        known = self.store.files()
+        found = list(
+            discover(
+                self.root,
+                self.settings,
+                wanted=lambda rel: language_for_path(rel) is not None,
+                on_skip=_log_skip,
+            )
+        )
+        report("scan", len(found), len(found))
+        changed = [f for f in found if (k := known.get(f.path)) is None or (k.size, k.mtime_ns) != (f.size, f.mtime_ns)]
+        seen = {f.path for f in found}
+        stored: list[tuple[str, str]] = []
+        for done, entry in enumerate(changed, start=1):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled
+            stored += self._reparse(entry.path, entry.size, entry.mtime_ns, known.get(entry.path))
+            if done % 20 == 0 or done == len(changed):
+                report("parse", done, len(changed))
+        gone = [path for path in known if path not in seen]
+        if gone:
+            self.store.remove_files(gone)
+            log.info("removed %d files that are gone or now excluded", len(gone))
+        if changed or gone:
+            self.store.drop_unreferenced_texts()
+        return stored
+
+    def _reparse(
+        self, path: str, size: int, mtime_ns: int, previous: StoredFile | None
+    ) -> list[tuple[str, str]]:
+        try:
+            data = (self.root / path).read_bytes()
+        except FileNotFoundError:
+            log.info("%s vanished while scanning; dropped", path)
+            self.store.remove_files([path])
+            return []
+        except OSError as exc:
+            log.warning("%s: not read (%s); keeping what the index had", path, exc.strerror or exc)
+            return []
+        file_hash = hashlib.blake2b(data, digest_size=16).hexdigest()
+        if previous is not None and previous.hash == file_hash:
+            self.store.touch_file(path, size, mtime_ns)
+            return []
+        language = language_for_path(path)
+        problem = content_problem(data)
+        if problem is not None:
+            log.info("skipped %s: %s", path, problem)
+            self.store.replace_file(
+                path, size=size, mtime_ns=mtime_ns, file_hash=file_hash, language=language, units=[],
+                skipped=problem,
+            )  # fmt: skip
+            return []
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            log.info("%s: invalid UTF-8 at byte %d; undecodable bytes replaced", path, exc.start)
+        try:
+            file_units = extract(path, data)
+        except Exception:  # a bug in one grammar's handling must not stop the whole index
+            log.exception("%s: extraction failed; file left out", path)
+            return []
+        units = []
+        if file_units is not None:
+            for warning in file_units.warnings:
+                log.info("%s: %s", path, warning)
+            lines = data.decode("utf-8", errors="replace").splitlines()
+            units = units_for_file(file_units, lines)
+        self.store.replace_file(
+            path, size=size, mtime_ns=mtime_ns, file_hash=file_hash, language=language, units=units
+        )
+        return [(unit.space, content_hash(unit.text)) for unit in units]
+
+    def _embed_pending(self, space: str, report: Progress, cancel: threading.Event | None) -> int:
+        pending = self.store.pending_hashes(self.model_id, space)
+        if not pending:
+            return 0
+        texts = self.store.texts(pending)
+        pending.sort(key=lambda digest: len(texts[digest]))
+        task = PASSAGE_TASK[space]
+        phase = f"embed {space}"
+        report(phase, 0, len(pending))
+        for start in range(0, len(pending), EMBED_CHUNK):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled
+            chunk = pending[start : start + EMBED_CHUNK]
+            vectors = self.embedder.embed([texts[h] for h in chunk], task=task, side="passage")
+            self.store.add_vectors(self.model_id, space, chunk, vectors)
+            report(phase, start + len(chunk), len(pending))
+        return len(pending)
+
+    # -- ANN spaces ----------------------------------------------------------------------------
+
+    def ann_path(self, space: str) -> Path:
+        model = hashlib.sha1(self.model_id.encode()).hexdigest()[:12]
+        return self.index_dir / f"{space}-{model}-{self.dim}.hnsw"
+
+    def ann(self, space: str) -> AnnIndex:
+        """The space's ANN index, loaded or rebuilt from stored vectors and synced with the store."""
+        ann = self._anns.get(space)
+        path = self.ann_path(space)
+        expect = {"store_id": self.store.store_id, "model": self.model_id, "space": space, "dim": self.dim}
+        if ann is None:
+            ann = AnnIndex.load(path, expect) or AnnIndex(self.dim)
+            self._anns[space] = ann
+        live = self.store.live_vector_ids(self.model_id, space)
+        added, removed = ann.sync(live, self.store.vectors_by_id)
+        if added or removed or not path.exists():
+            ann.save(path, expect)
+        return ann
+
+    def is_pending(self, space: str) -> int:
+        return len(self.store.pending_hashes(self.model_id, space))
+
+    def query_vectors(self, texts: Sequence[str], task: Task) -> np.ndarray:
+        return self.embedder.embed(list(texts), task=task, side="query", dim=self.dim)
+
+
+def _log_skip(skipped: Skipped) -> None:
+    log.info("skipped %s: %s", skipped.path, skipped.reason)

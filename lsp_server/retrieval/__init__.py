@@ -1,0 +1,1 @@
+"""The questions codekin answers, as pure functions over a WorkspaceIndex."""

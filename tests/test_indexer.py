@@ -1,0 +1,197 @@
+"""The incremental indexer end to end on the embedded default model: real files, SQLite, HNSW."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lsp_server.config import Settings
+from lsp_server.embedding import load_embedder
+from lsp_server.embedding.base import Embedder
+from lsp_server.index.indexer import WorkspaceIndex
+from lsp_server.retrieval import queries
+from tests.workspace_fixture import make_workspace
+
+
+@pytest.fixture(scope="module")
+def minilm() -> Embedder:
+    return load_embedder("minilm", "cpu")
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    return make_workspace(tmp_path / "ws")
+
+
+@pytest.fixture
+def open_index(tmp_path: Path, minilm: Embedder) -> Iterator[callable]:  # type: ignore[valid-type]
+    opened: list[WorkspaceIndex] = []
+
+    def open_(root: Path, **settings: object) -> WorkspaceIndex:
+        index = WorkspaceIndex(root, Settings(index_dir=str(tmp_path / "index"), **settings), minilm)  # type: ignore[arg-type]
+        opened.append(index)
+        return index
+
+    yield open_
+    for index in opened:
+        index.close()
+
+
+ALL = ("code", "docs", "completions")
+
+
+def test_second_run_embeds_nothing(workspace: Path, open_index) -> None:  # type: ignore[no-untyped-def]
+    index = open_index(workspace)
+    first = index.update(ALL)
+    assert first.files == 5 and first.embedded > 0 and first.units >= first.embedded
+    assert first.reused == 0
+    second = index.update(ALL)
+    assert (second.embedded, second.reused, second.units) == (0, 0, first.units)
+    reopened = open_index(workspace)
+    third = reopened.update(ALL)
+    assert (third.embedded, third.units) == (0, first.units)
+
+
+def test_edit_one_function_embeds_one(workspace: Path, open_index) -> None:  # type: ignore[no-untyped-def]
+    index = open_index(workspace)
+    index.update(("code",))
+    path = workspace / "src" / "utils.py"
+    path.write_text(path.read_text().replace('out.append("-")', 'out.append("_")'))
+    summary = index.update(("code",))
+    assert summary.embedded == 1
+    hits = queries.search(index, "turn a title into a url slug", k=3)
+    assert hits[0].name == "slugify"
+
+
+def test_edit_method_embeds_method_and_class(workspace: Path, open_index) -> None:  # type: ignore[no-untyped-def]
+    index = open_index(workspace)
+    index.update(("code",))
+    path = workspace / "src" / "utils.py"
+    path.write_text(path.read_text().replace("self.items[key] = value", "self.items[key] = value  # touch"))
+    assert index.update(("code",)).embedded == 2  # Cache.get and the class Cache that contains it
+
+
+def test_rename_reuses_everything(workspace: Path, open_index) -> None:  # type: ignore[no-untyped-def]
+    index = open_index(workspace)
+    before = index.update(ALL)
+    (workspace / "web" / "cart.js").rename(workspace / "web" / "basket.js")
+    shutil.move(workspace / "src", workspace / "lib")
+    after = index.update(ALL)
+    assert after.embedded == 0 and after.reused > 0 and after.units == before.units
+    hits = queries.search(index, "total price of a shopping cart with tax", k=1)
+    assert hits[0].path == "web/basket.js"
+
+
+def test_delete_removes_from_results(workspace: Path, open_index) -> None:  # type: ignore[no-untyped-def]
+    index = open_index(workspace)
+    index.update(("code",))
+    assert any(hit.path == "go/area.go" for hit in queries.search(index, "area of a rectangle", k=3))
+    (workspace / "go" / "area.go").unlink()
+    summary = index.update(("code",))
+    assert summary.files == 4 and summary.embedded == 0
+    assert all(hit.path != "go/area.go" for hit in queries.search(index, "area of a rectangle", k=10))
+
+
+def test_similar_finds_the_copy_across_files(workspace: Path, open_index) -> None:  # type: ignore[no-untyped-def]
+    index = open_index(workspace)
+    index.update(("code",))
+    unit, hits = queries.similar(index, "src/utils.py", 8, k=3)
+    assert unit.name == "load_json_config"
+    assert (hits[0].path, hits[0].name) == ("src/copy_of_utils.py", "read_settings")
+    assert all(hit.unit_id != unit.id for hit in hits)
+
+
+def test_damaged_ann_is_rebuilt_without_embedding(workspace: Path, open_index) -> None:  # type: ignore[no-untyped-def]
+    index = open_index(workspace)
+    index.update(("code",))
+    expected = queries.search(index, "fibonacci number", k=3)
+    ann_file = index.ann_path("code")
+    ann_file.write_bytes(b"garbage")
+    reopened = open_index(workspace)
+    assert reopened.update(("code",)).embedded == 0
+    assert queries.search(reopened, "fibonacci number", k=3) == expected
+    assert ann_file.stat().st_size > 100  # saved again, whole
+
+
+def test_bad_files_are_logged_and_skipped(
+    workspace: Path, open_index, caplog: pytest.LogCaptureFixture  # type: ignore[no-untyped-def]
+) -> None:
+    (workspace / "blob.py").write_bytes(b"\x00\x01\x02binary" * 100)
+    (workspace / "huge.py").write_text("x = 1\n" * 900_000)  # 5.4 MB
+    (workspace / "latin1.py").write_bytes("def caf\xe9():\n    return 'd\xe9j\xe0 vu'\n".encode("latin-1"))
+    (workspace / "broken.py").write_text("def ok():\n    return 1\n\ndef broken(:\n    pass\n")
+    os.symlink(workspace / "src", workspace / "src" / "loop")
+    caplog.set_level(logging.INFO)
+    index = open_index(workspace)
+    index.update(("code",))
+    log = caplog.text
+    assert "blob.py: binary" in log
+    assert "huge.py: larger than max_file_bytes" in log
+    assert "latin1.py: invalid UTF-8" in log
+    assert "src/loop: symlink loop" in log
+    names = {u.name for path in ("latin1.py", "broken.py") for u in index.store.units_of_file(path, "code")}
+    assert "ok" in names and any(name.startswith("caf") for name in names)
+
+
+def test_file_vanishing_mid_scan(workspace: Path, open_index) -> None:  # type: ignore[no-untyped-def]
+    index = open_index(workspace)
+    victim = workspace / "go" / "area.go"
+
+    def delete_after_discovery(phase: str, done: int, total: int) -> None:
+        if phase == "scan" and victim.exists():
+            victim.unlink()
+
+    summary = index.update(("code",), progress=delete_after_discovery)
+    assert summary.files == 4
+    assert index.store.units_of_file("go/area.go") == []
+
+
+def test_killed_during_indexing_resumes(workspace: Path, tmp_path: Path, open_index) -> None:  # type: ignore[no-untyped-def]
+    for number in range(60):  # enough units that the kill lands mid-way
+        (workspace / "src" / f"gen_{number}.py").write_text(
+            "\n".join(f"def f_{number}_{i}(x):\n    return x * {number} + {i}\n" for i in range(5))
+        )
+    index_dir = tmp_path / "index"
+    env = {**os.environ, "CODEKIN_EMBED_CHUNK": "8", "HF_HUB_OFFLINE": "1"}
+    cmd = [sys.executable, "-m", "lsp_server.cli", "index", str(workspace), "--model", "minilm",
+           "--index-dir", str(index_dir), "--json"]  # fmt: skip
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    db = index_dir / "index.sqlite3"
+    deadline = time.monotonic() + 120
+    stored = 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        if db.exists():
+            try:
+                with sqlite3.connect(db, timeout=1) as conn:
+                    stored = conn.execute("SELECT count(*) FROM vectors").fetchone()[0]
+            except sqlite3.OperationalError:
+                stored = 0
+            if stored >= 16:
+                break
+        time.sleep(0.05)
+    assert proc.poll() is None, "indexing finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+    index = open_index(workspace, spaces=ALL)
+    with sqlite3.connect(db) as conn:
+        stored = conn.execute("SELECT count(*) FROM vectors").fetchone()[0]
+    pending = sum(index.is_pending(space) for space in ALL)
+    summary = index.update(ALL)
+    assert 0 < stored and summary.embedded == pending > 0
+    assert all(index.is_pending(space) == 0 for space in ALL)
+    with sqlite3.connect(db) as conn:
+        total = conn.execute("SELECT count(*) FROM vectors").fetchone()[0]
+        distinct = conn.execute("SELECT count(DISTINCT space || hash) FROM units").fetchone()[0]
+    assert total == distinct == stored + summary.embedded
+    assert index.update(ALL).embedded == 0
