@@ -130,9 +130,15 @@ def run(data: Path, rankers: dict[str, Ranker]) -> dict[str, dict[str, dict[str,
     comp = load_jsonl(data / "completion_humanevalx.jsonl")
     flat = load_jsonl(data / "code2code_humanevalx_flat.jsonl")
     suites: dict[str, Callable[[Ranker], dict[str, float]]] = {
-        "nl2code HumanEval": lambda r: eval_pairs(r, [x["query"] for x in he], [x["code"] for x in he], "nl2code"),
-        "nl2code MBPP": lambda r: eval_pairs(r, [x["query"] for x in mbpp], [x["code"] for x in mbpp], "nl2code"),
-        "code2doc HumanEval": lambda r: eval_pairs(r, [x["code"] for x in c2d], [x["doc"] for x in c2d], "code2nl"),
+        "nl2code HumanEval": lambda r: eval_pairs(
+            r, [x["query"] for x in he], [x["code"] for x in he], "nl2code"
+        ),
+        "nl2code MBPP": lambda r: eval_pairs(
+            r, [x["query"] for x in mbpp], [x["code"] for x in mbpp], "nl2code"
+        ),
+        "code2doc HumanEval": lambda r: eval_pairs(
+            r, [x["code"] for x in c2d], [x["doc"] for x in c2d], "code2nl"
+        ),
         "completion HumanEval-X": lambda r: eval_pairs(
             r, [x["query"] for x in comp], [x["code"] for x in comp], "code2completion"
         ),
@@ -161,8 +167,12 @@ def markdown(results: dict[str, dict[str, dict[str, float]]]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    )
     parser.add_argument("--model", default="minilm")
     parser.add_argument("--precision", action="append", default=[], help="also evaluate these precisions")
     parser.add_argument("--out", type=Path, default=Path("bench/out/retrieval.json"))
@@ -170,7 +180,11 @@ def main() -> None:
 
     embedder = load_embedder(args.model, "cpu")
     dense = dense_ranker(embedder)
-    rankers: dict[str, Ranker] = {"BM25": bm25_rank, args.model: dense, f"hybrid ({args.model}+BM25)": hybrid_ranker(dense)}
+    rankers: dict[str, Ranker] = {
+        "BM25": bm25_rank,
+        args.model: dense,
+        f"hybrid ({args.model}+BM25)": hybrid_ranker(dense),
+    }
     for precision in args.precision:
         other = dense_ranker(load_embedder(args.model, "cpu", precision=precision))
         rankers[f"{args.model} {precision}"] = other

@@ -40,6 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     common.add_argument("--no-update", action="store_true", help="query the index as it is, without updating")
     common.add_argument("--index-dir", help="where the index lives (default: the user cache folder)")
+    common.add_argument(
+        "--exclude", action="append", default=[], metavar="PATTERN",
+        help="gitignore-style pattern to leave out (repeatable), on top of .gitignore and .codekinignore",
+    )  # fmt: skip
     common.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv: debug)")
 
     parser = argparse.ArgumentParser(
@@ -50,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("index", parents=[common], help="build or update the index of a workspace")
     p.add_argument("path", nargs="?", default=".", help="the workspace (default: the current folder)")
+    p.add_argument("--spaces", help="comma-separated spaces to build: code,docs,completions (default: all)")
     p = sub.add_parser("search", parents=[common], help="natural-language code search")
     p.add_argument("query", help="what the code does, in your words")
     p.add_argument("--path", default=".", help="the workspace (default: the current folder)")
@@ -104,8 +109,18 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         root,
         {"model": args.model, "device": args.device, "dim": args.dim, "index_dir": args.index_dir},
     )
+    if getattr(args, "spaces", None):
+        settings = settings.merged(
+            {"spaces": [s.strip() for s in args.spaces.split(",") if s.strip()]}, "--spaces"
+        )
+    if args.exclude:
+        settings = settings.merged({"exclude": [*settings.exclude, *args.exclude]}, "--exclude")
+    quiet_transformers()
     embedder = load_embedder(settings.model, settings.device, batch_tokens=settings.batch_tokens)
-    print(f"codekin: model {embedder.model_id} on {embedder.device} ({embedder.selection_reason})", file=sys.stderr)
+    print(
+        f"codekin: model {embedder.model_id} on {embedder.device} ({embedder.selection_reason})",
+        file=sys.stderr,
+    )
     index = WorkspaceIndex(root, settings, embedder)
     try:
         return dispatch(args, index, settings, target, out)
@@ -158,6 +173,14 @@ def dispatch(
         hits = [hit for hit in hits if hit.score >= args.threshold]
     print_hits(model, header, hits, args.json, out, index)
     return 0
+
+
+def quiet_transformers() -> None:
+    """transformers draws a progress bar for every weight load; the CLI reports its own progress."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
 
 
 # -- locations and roots ---------------------------------------------------------------------------

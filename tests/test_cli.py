@@ -37,20 +37,32 @@ def test_index_summary_json(ws, capsys) -> None:  # type: ignore[no-untyped-def]
 
 def test_query_commands_json(ws, capsys) -> None:  # type: ignore[no-untyped-def]
     root, opts = ws
-    found = _json(capsys, ["search", "add up the price of everything in the cart", "--path", str(root), "--json", *opts])
+    found = _json(
+        capsys, ["search", "add up the price of everything in the cart", "--path", str(root), "--json", *opts]
+    )
     assert found["model"] == "minilm"
     top = found["results"][0]
     assert set(top) == {"path", "name", "kind", "start_line", "end_line", "score"}
-    assert (top["path"], top["name"], top["kind"], top["start_line"]) == ("web/cart.js", "cartTotal", "function", 2)
+    assert (top["path"], top["name"], top["kind"], top["start_line"]) == (
+        "web/cart.js",
+        "cartTotal",
+        "function",
+        2,
+    )
 
     similar = _json(capsys, ["similar", f"{root}/src/copy_of_utils.py:5", "--json", "-k", "3", *opts])
     names = [(r["path"], r["name"]) for r in similar["results"]]
-    assert ("src/utils.py", "load_json_config") in names and ("src/exact_copy.py", "load_json_config") in names
+    assert ("src/utils.py", "load_json_config") in names and (
+        "src/exact_copy.py",
+        "load_json_config",
+    ) in names
 
     docs = _json(capsys, ["docs", f"{root}/src/utils.py:20", "--path", str(root), "--json", "-k", "3", *opts])
-    assert [r["name"] for r in docs["results"]][0] == "slugify"
+    assert docs["results"][0]["name"] == "slugify"
 
-    complete = _json(capsys, ["complete", f"{root}/src/copy_of_utils.py:7", "--path", str(root), "--json", *opts])
+    complete = _json(
+        capsys, ["complete", f"{root}/src/copy_of_utils.py:7", "--path", str(root), "--json", *opts]
+    )
     assert complete["results"] and all(r["path"] != "src/copy_of_utils.py" or r["start_line"] > 7
                                         for r in complete["results"])  # fmt: skip
     assert complete["results"][0]["name"] == "load_json_config"
@@ -63,9 +75,7 @@ def test_duplicates_clusters_and_exact_marks(ws, capsys) -> None:  # type: ignor
     assert clusters and all(len(c["members"]) >= 2 for c in clusters)
     sizes = [len(c["members"]) for c in clusters]
     assert sizes == sorted(sizes, reverse=True)
-    by_name = {
-        frozenset((m["path"], m["name"]) for m in c["members"]): c for c in clusters
-    }
+    by_name = {frozenset((m["path"], m["name"]) for m in c["members"]): c for c in clusters}
     config = next(c for key, c in by_name.items() if ("src/copy_of_utils.py", "read_settings") in key)
     members = {(m["path"], m["name"]): m for m in config["members"]}
     assert members[("src/utils.py", "load_json_config")]["exact"] is True
@@ -91,7 +101,7 @@ def test_text_output_and_errors(ws, capsys) -> None:  # type: ignore[no-untyped-
 def test_console_script(ws) -> None:  # type: ignore[no-untyped-def]
     root, opts = ws
     script = Path(sys.executable).parent / "codekin"
-    done = subprocess.run([str(script), "search", "fibonacci", "--path", str(root), "--json", "-k", "1", *opts],
-                          capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+    argv = [str(script), "search", "fibonacci", "--path", str(root), "--json", "-k", "1", *opts]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["results"][0]["name"] == "fibonacci"

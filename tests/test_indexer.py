@@ -124,7 +124,9 @@ def test_damaged_ann_is_rebuilt_without_embedding(workspace: Path, open_index) -
 
 
 def test_bad_files_are_logged_and_skipped(
-    workspace: Path, open_index, caplog: pytest.LogCaptureFixture  # type: ignore[no-untyped-def]
+    workspace: Path,
+    open_index,
+    caplog: pytest.LogCaptureFixture,  # type: ignore[no-untyped-def]
 ) -> None:
     (workspace / "blob.py").write_bytes(b"\x00\x01\x02binary" * 100)
     (workspace / "huge.py").write_text("x = 1\n" * 900_000)  # 5.4 MB
@@ -188,7 +190,7 @@ def test_killed_during_indexing_resumes(workspace: Path, tmp_path: Path, open_in
         stored = conn.execute("SELECT count(*) FROM vectors").fetchone()[0]
     pending = sum(index.is_pending(space) for space in ALL)
     summary = index.update(ALL)
-    assert 0 < stored and summary.embedded == pending > 0
+    assert stored > 0 and summary.embedded == pending > 0
     assert all(index.is_pending(space) == 0 for space in ALL)
     with sqlite3.connect(db) as conn:
         total = conn.execute("SELECT count(*) FROM vectors").fetchone()[0]

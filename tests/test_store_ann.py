@@ -71,7 +71,9 @@ def test_ann_sync_delete_restore_and_recall(tmp_path: Path) -> None:
     queries = _vectors(50, dim, seed=1)
     exact = np.argsort(-(queries @ vectors.T), axis=1)[:, :10] + 1
     found = ann.query(queries, 10)
-    recall = np.mean([len({i for i, _ in row} & set(ex.tolist())) / 10 for row, ex in zip(found, exact, strict=True)])
+    recall = np.mean(
+        [len({i for i, _ in row} & set(ex.tolist())) / 10 for row, ex in zip(found, exact, strict=True)]
+    )
     assert recall >= 0.95
     best_id, best_score = found[0][0]
     assert best_score == pytest.approx(float(queries[0] @ table[best_id]), abs=1e-5)

@@ -65,7 +65,7 @@ def fibonacci(n):
     return a
 '''
 
-JS_SOURCE = '''\
+JS_SOURCE = """\
 // Compute the total price of the items in a cart, with tax.
 function cartTotal(items, taxRate) {
   let total = 0;
@@ -82,18 +82,18 @@ const debounce = (fn, wait) => {
     timer = setTimeout(() => fn(...args), wait);
   };
 };
-'''
+"""
 
-GO_SOURCE = '''\
+GO_SOURCE = """\
 package geometry
 
 // Area returns the area of a rectangle.
 func Area(width, height float64) float64 {
 \treturn width * height
 }
-'''
+"""
 
-README = '''\
+README = """\
 # Sample project
 
 ## Configuration
@@ -103,7 +103,7 @@ Settings are read from a JSON configuration file; the top level must be an objec
 ## Caching
 
 The cache keeps the most recently used items and drops the oldest one when it is full.
-'''
+"""
 
 
 def make_workspace(root: Path) -> Path:

@@ -53,7 +53,9 @@ class AnnIndex:
         return len(self.live)
 
     def sync(self, live_ids: np.ndarray, fetch: FetchVectors) -> tuple[int, int]:
-        """Make the live set equal ``live_ids``; ``fetch`` loads vectors for ids never added. Returns (added, removed)."""
+        """Make the live set equal ``live_ids``; ``fetch`` loads vectors for ids never added.
+
+        Returns (added or restored, removed)."""
         wanted = set(live_ids.tolist())
         gone = self.live - wanted
         back = (wanted - self.live) & self.present

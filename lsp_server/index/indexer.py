@@ -126,7 +126,11 @@ class WorkspaceIndex:
             )
         )
         report("scan", len(found), len(found))
-        changed = [f for f in found if (k := known.get(f.path)) is None or (k.size, k.mtime_ns) != (f.size, f.mtime_ns)]
+        changed = [
+            f
+            for f in found
+            if (k := known.get(f.path)) is None or (k.size, k.mtime_ns) != (f.size, f.mtime_ns)
+        ]
         seen = {f.path for f in found}
         stored: list[tuple[str, str]] = []
         for done, entry in enumerate(changed, start=1):

@@ -21,14 +21,18 @@ def units_for_file(file_units: FileUnits, lines: list[str]) -> list[NewUnit]:
         if not code.strip():
             continue
         units.append(
-            NewUnit("code", symbol.kind, symbol.name, symbol.language, symbol.start_line, symbol.end_line, code)
+            NewUnit(
+                "code", symbol.kind, symbol.name, symbol.language, symbol.start_line, symbol.end_line, code
+            )
         )
         completion = _completion(symbol)
         if completion is not None:
             units.append(completion)
     for doc in file_units.docs:
         if doc.text.strip():
-            units.append(NewUnit("docs", doc.kind, doc.name, doc.language, doc.start_line, doc.end_line, doc.text))
+            units.append(
+                NewUnit("docs", doc.kind, doc.name, doc.language, doc.start_line, doc.end_line, doc.text)
+            )
     return units
 
 

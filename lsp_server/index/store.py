@@ -306,14 +306,16 @@ class Store:
             ).fetchall()
         return np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
 
-    def vectors_by_id(self, ids: Sequence[int]) -> tuple[np.ndarray, Vectors]:
+    def vectors_by_id(self, ids: Iterable[int]) -> tuple[np.ndarray, Vectors]:
         """(ids, matrix) for the given vector ids, in the order found."""
         found: list[int] = []
         blobs: list[bytes] = []
         with self._lock:
             for chunk in _chunks([int(i) for i in ids], 500):
                 marks = ",".join("?" * len(chunk))
-                for vid, blob in self._db.execute(f"SELECT id, vec FROM vectors WHERE id IN ({marks})", chunk):
+                for vid, blob in self._db.execute(
+                    f"SELECT id, vec FROM vectors WHERE id IN ({marks})", chunk
+                ):
                     found.append(vid)
                     blobs.append(blob)
         return np.asarray(found, dtype=np.int64), _matrix(blobs)
@@ -321,7 +323,8 @@ class Store:
     def vector_for_hash(self, model: str, space: str, digest: str) -> tuple[int, np.ndarray] | None:
         with self._lock:
             row = self._db.execute(
-                "SELECT id, vec FROM vectors WHERE model = ? AND space = ? AND hash = ?", (model, space, digest)
+                "SELECT id, vec FROM vectors WHERE model = ? AND space = ? AND hash = ?",
+                (model, space, digest),
             ).fetchone()
         return None if row is None else (int(row[0]), np.frombuffer(row[1], dtype=np.float32))
 

@@ -64,7 +64,8 @@ def find_duplicates(
     live = index.store.live_vector_ids(index.model_id, "code")
     units_of = index.store.units_by_vector_ids(index.model_id, "code", live.tolist())
     eligible = {
-        vid: [u for u in units if u.end_line - u.start_line + 1 >= min_lines] for vid, units in units_of.items()
+        vid: [u for u in units if u.end_line - u.start_line + 1 >= min_lines]
+        for vid, units in units_of.items()
     }
     eligible = {vid: units for vid, units in eligible.items() if units}
     if not eligible:

@@ -15,8 +15,11 @@ import numpy as np
 _WORD = re.compile(r"[A-Za-z][a-z]*|[A-Z]+(?![a-z])|\d+")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+")
 STOPWORDS = frozenset(
-    "a an and are as at be by for from in is it of on or that the this to with write function "
-    "return returns given def self".split()
+    {
+        *("a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "in", "is", "it", "of", "on"),
+        *("or", "that", "the", "this", "to", "with", "write", "function", "return", "returns", "given"),
+        *("def", "self"),
+    }
 )
 RRF_K = 60
 """The usual reciprocal-rank-fusion constant (Cormack et al.): 1 / (60 + rank)."""

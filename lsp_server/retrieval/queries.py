@@ -58,7 +58,7 @@ def symbol_text(index: WorkspaceIndex, unit: StoredUnit) -> str:
 
 
 def similar(index: WorkspaceIndex, path: str, line: int, k: int = 10) -> tuple[StoredUnit, list[Hit]]:
-    """Code like the symbol at ``path:line`` (code2code); the symbol itself is left out, its exact copies not."""
+    """Code like the symbol at ``path:line`` (code2code); the symbol is left out, its exact copies are not."""
     unit = enclosing_symbol(index, path, line)
     hits = nearest(
         index, "code", symbol_text(index, unit), "code2code", k, keep=lambda other: other.id != unit.id
