@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import bm25s
 import numpy as np
 
-_WORD = re.compile(r"[A-Za-z][a-z]*|[A-Z]+(?![a-z])|\d+")
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+")
 STOPWORDS = frozenset(
     {
