@@ -87,7 +87,7 @@ class Embedder(Protocol):
 
     @property
     def model_id(self) -> str:
-        """A stable identifier of the model and everything that changes its vectors; indexes are keyed by it."""
+        """A stable id of the model and of everything that changes its vectors; indexes are keyed by it."""
         ...
 
     @property

@@ -1,0 +1,15 @@
+"""Shared fixtures: models built offline, once per test session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A two-layer Qwen2 with random weights and the real Qwen2.5-Coder tokenizer (about 6 s to build)."""
+    from lsp_server.embedding.qwen_offline import build_random_qwen2
+
+    return build_random_qwen2(tmp_path_factory.mktemp("tiny-qwen2"), shape="tiny", seed=0)
