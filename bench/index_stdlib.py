@@ -82,9 +82,10 @@ def main() -> None:
             else next(workspace.rglob("*.py"))
         )
         text = target.read_text()
-        marker = "    return "
-        at = text.index(marker)
-        target.write_text(text[:at] + "    # edited\n" + text[at:])
+        line_start = text.rindex("\n", 0, text.index("    return ")) + 1  # a line inside some function
+        line = text[line_start:].split("\n", 1)[0]
+        indent = line[: len(line) - len(line.lstrip())]
+        target.write_text(text[:line_start] + f"{indent}# edited\n" + text[line_start:])
         results["one function edited"] = run_index(workspace, index_dir, args.model, "code,docs,completions")
         print("one function edited", results["one function edited"], file=sys.stderr)
         shutil.move(workspace / target.relative_to(workspace), workspace / (target.stem + "_renamed.py"))
