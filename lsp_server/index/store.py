@@ -237,8 +237,10 @@ class Store:
             for chunk in _chunks(list(ids), 500):
                 marks = ",".join("?" * len(chunk))
                 rows = self._db.execute(
+                    # CROSS JOIN keeps SQLite's loop order: the given ids first, then their units by
+                    # (space, hash); left to itself it scans every unit of the space for each chunk.
                     f"SELECT v.id, {UNIT_COLUMNS} FROM vectors v"
-                    " JOIN units u ON u.space = v.space AND u.hash = v.hash"
+                    " CROSS JOIN units u ON u.space = v.space AND u.hash = v.hash"
                     " JOIN files f ON f.id = u.file_id"
                     f" WHERE v.model = ? AND v.space = ? AND v.id IN ({marks})",
                     (model, space, *chunk),
