@@ -171,7 +171,7 @@ def dispatch(
             header = f"completions for the code before {path}:{line}"
     if args.threshold is not None:
         hits = [hit for hit in hits if hit.score >= args.threshold]
-    print_hits(model, header, hits, args.json, out, index)
+    print_hits(model, header, hits, args.json, out)
     return 0
 
 
@@ -226,9 +226,7 @@ def print_summary(summary: IndexSummary, as_json: bool, out: TextIO) -> None:
     )
 
 
-def print_hits(
-    model: str, header: str, hits: list[Hit], as_json: bool, out: TextIO, index: WorkspaceIndex
-) -> None:
+def print_hits(model: str, header: str, hits: list[Hit], as_json: bool, out: TextIO) -> None:
     if as_json:
         out.write(json.dumps({"model": model, "results": [hit.as_json() for hit in hits]}) + "\n")
         return

@@ -116,13 +116,15 @@ def find_duplicates(
     return clusters
 
 
+def _contains(outer: StoredUnit, inner: StoredUnit) -> bool:
+    """Whether ``inner``'s lines lie within ``outer``'s, in the same file."""
+    same_file = outer.path == inner.path
+    return same_file and outer.start_line <= inner.start_line and inner.end_line <= outer.end_line
+
+
 def _nested(a: StoredUnit, b: StoredUnit) -> bool:
-    """Whether one of the two units lies inside the other (same file, containing lines)."""
-    if a.path != b.path:
-        return False
-    return (a.start_line <= b.start_line and b.end_line <= a.end_line) or (
-        b.start_line <= a.start_line and a.end_line <= b.end_line
-    )
+    """Whether one of the two units lies inside the other."""
+    return _contains(a, b) or _contains(b, a)
 
 
 def _drop_nested(members: list[StoredUnit]) -> list[StoredUnit]:
@@ -134,8 +136,7 @@ def _drop_nested(members: list[StoredUnit]) -> list[StoredUnit]:
     for unit in members:
         inside = any(
             other.id != unit.id
-            and other.start_line <= unit.start_line
-            and unit.end_line <= other.end_line
+            and _contains(other, unit)
             and (other.end_line - other.start_line) > (unit.end_line - unit.start_line)
             for other in by_path[unit.path]
         )
