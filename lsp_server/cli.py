@@ -66,6 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, parents=[common], help=what)
         p.add_argument("location", metavar="FILE:LINE")
         p.add_argument("--path", help="the workspace (default: the repository or folder holding FILE)")
+    p = sub.add_parser("serve", help="run the language server (what editors launch)")
+    from lsp_server.server.main import add_arguments
+
+    add_arguments(p)
     p = sub.add_parser("duplicates", parents=[common], help="clusters of near-duplicate symbols")
     p.add_argument("path", nargs="?", default=".", help="the workspace (default: the current folder)")
     p.add_argument("--min-lines", type=int, help="leave out symbols shorter than this (default 4)")
@@ -74,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        from lsp_server.server.main import serve
+
+        return serve(args)
     logging.basicConfig(
         level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
         format="codekin: %(levelname)s: %(message)s" if args.verbose else "codekin: %(message)s",
@@ -143,7 +151,7 @@ def dispatch(
         if args.command == "index":
             print_summary(summary, args.json, out)
             return 0
-    pending = sum(index.is_pending(space) for space in needed)
+    pending = sum(index.pending_count(space) for space in needed)
     if pending:
         log.warning("%d units are not embedded yet; results are partial (run without --no-update)", pending)
 

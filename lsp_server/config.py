@@ -63,19 +63,25 @@ class Settings:
     index_dir: str | None = None
     """Where the index lives; None means the user cache directory, keyed by workspace."""
 
-    def merged(self, values: dict[str, Any], source: str) -> Settings:
-        """A copy with ``values`` applied; unknown keys and wrong types are logged and ignored."""
+    def merged(self, values: dict[str, Any], source: str, problems: list[str] | None = None) -> Settings:
+        """A copy with ``values`` applied; unknown keys and wrong types are logged and ignored.
+
+        Each problem is also appended to ``problems``, for front ends that show them."""
         known = {f.name: f for f in fields(self)}
         changes: dict[str, Any] = {}
         for raw_key, value in values.items():
             key = raw_key.replace("-", "_")
             if key not in known:
-                log.warning("%s: unknown setting %r ignored", source, raw_key)
-                continue
-            try:
-                changes[key] = _coerce(key, value, getattr(self, key))
-            except (TypeError, ValueError) as exc:
-                log.warning("%s: setting %r ignored: %s", source, raw_key, exc)
+                problem = f"{source}: unknown setting {raw_key!r} ignored"
+            else:
+                try:
+                    changes[key] = _coerce(key, value, getattr(self, key))
+                    continue
+                except (TypeError, ValueError) as exc:
+                    problem = f"{source}: setting {raw_key!r} ignored: {exc}"
+            log.warning("%s", problem)
+            if problems is not None:
+                problems.append(problem)
         return replace(self, **changes)
 
     def as_dict(self) -> dict[str, Any]:
@@ -110,16 +116,21 @@ def _coerce(key: str, value: Any, default: Any) -> Any:
     return value
 
 
-def load_settings(root: Path, overrides: dict[str, Any] | None = None) -> Settings:
+def load_settings(
+    root: Path,
+    overrides: dict[str, Any] | None = None,
+    source: str = "options",
+    problems: list[str] | None = None,
+) -> Settings:
     """Settings for a workspace: defaults, then its config files, then ``overrides`` (non-None values)."""
     settings = Settings()
     pyproject = root / "pyproject.toml"
     for path, table in ((pyproject, ("tool", "codekin")), (root / ".codekin.toml", ())):
         values = _read_toml_table(path, table)
         if values:
-            settings = settings.merged(values, str(path))
+            settings = settings.merged(values, str(path), problems)
     if overrides:
-        settings = settings.merged({k: v for k, v in overrides.items() if v is not None}, "options")
+        settings = settings.merged({k: v for k, v in overrides.items() if v is not None}, source, problems)
     return settings
 
 

@@ -29,10 +29,10 @@ def _json(capsys: pytest.CaptureFixture[str], argv: list[str]) -> dict:  # type:
 def test_index_summary_json(ws, capsys) -> None:  # type: ignore[no-untyped-def]
     root, opts = ws
     first = _json(capsys, ["index", str(root), "--json", *opts])
-    assert set(first) == {"files", "units", "embedded", "reused", "seconds"}
-    assert first["files"] == 6 and first["embedded"] > 0
+    assert set(first) == {"files", "units", "embedded", "reused", "seconds", "changed_files"}
+    assert first["files"] == 6 and first["embedded"] > 0 and first["changed_files"] == 6
     second = _json(capsys, ["index", str(root), "--json", *opts])
-    assert second["embedded"] == 0 and second["units"] == first["units"]
+    assert second["embedded"] == 0 and second["units"] == first["units"] and second["changed_files"] == 0
 
 
 def test_query_commands_json(ws, capsys) -> None:  # type: ignore[no-untyped-def]

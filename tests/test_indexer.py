@@ -108,7 +108,7 @@ def test_similar_finds_the_copy_across_files(workspace: Path, open_index) -> Non
     unit, hits = queries.similar(index, "src/utils.py", 8, k=3)
     assert unit.name == "load_json_config"
     assert (hits[0].path, hits[0].name) == ("src/copy_of_utils.py", "read_settings")
-    assert all(hit.unit_id != unit.id for hit in hits)
+    assert all(not (hit.path == unit.path and hit.start_line == unit.start_line) for hit in hits)
 
 
 def test_damaged_ann_is_rebuilt_without_embedding(workspace: Path, open_index) -> None:  # type: ignore[no-untyped-def]
@@ -188,10 +188,10 @@ def test_killed_during_indexing_resumes(workspace: Path, tmp_path: Path, open_in
     index = open_index(workspace, spaces=ALL)
     with sqlite3.connect(db) as conn:
         stored = conn.execute("SELECT count(*) FROM vectors").fetchone()[0]
-    pending = sum(index.is_pending(space) for space in ALL)
+    pending = sum(index.pending_count(space) for space in ALL)
     summary = index.update(ALL)
     assert stored > 0 and summary.embedded == pending > 0
-    assert all(index.is_pending(space) == 0 for space in ALL)
+    assert all(index.pending_count(space) == 0 for space in ALL)
     with sqlite3.connect(db) as conn:
         total = conn.execute("SELECT count(*) FROM vectors").fetchone()[0]
         distinct = conn.execute("SELECT count(DISTINCT space || hash) FROM units").fetchone()[0]

@@ -52,6 +52,8 @@ class IndexSummary:
     embedded: int
     reused: int
     seconds: float
+    changed_files: int = 0
+    """Files whose units were replaced or removed by this update."""
 
     def as_dict(self) -> dict[str, float | int]:
         return asdict(self)
@@ -78,7 +80,11 @@ class WorkspaceIndex:
         if self.dim > embedder.dim:
             raise ValueError(f"dim {self.dim} is larger than the model's {embedder.dim}")
         self._anns: dict[str, AnnIndex] = {}
+        self._ann_generation: dict[str, int] = {}
+        self._ann_lock = threading.Lock()
         self._update_lock = threading.Lock()
+        self._overlays: dict[str, bytes] = {}
+        self._overlay_lock = threading.Lock()
 
     @property
     def model_id(self) -> str:
@@ -99,23 +105,94 @@ class WorkspaceIndex:
         started = time.perf_counter()
         report = progress or (lambda phase, done, total: None)
         with self._update_lock:
-            stored = self._scan(report, cancel)
-            embedded = reused = 0
-            for space in spaces:
-                new_hashes = [digest for unit_space, digest in stored if unit_space == space]
-                reused += self.store.count_embedded(self.model_id, space, new_hashes)
-                embedded += self._embed_pending(space, report, cancel)
-                self.ann(space)
-            return IndexSummary(
-                files=self.store.count_files(),
-                units=self.store.count_units(),
-                embedded=embedded,
-                reused=reused,
-                seconds=round(time.perf_counter() - started, 3),
-            )
+            stored, changed_files = self._scan(report, cancel)
+            return self._finish(spaces, stored, changed_files, started, report, cancel)
 
-    def _scan(self, report: Progress, cancel: threading.Event | None) -> list[tuple[str, str]]:
-        """Re-parse new and changed files, drop vanished ones; the (space, hash) of each unit stored."""
+    def update_paths(
+        self,
+        paths: Sequence[str],
+        spaces: Sequence[str],
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> IndexSummary:
+        """Bring only ``paths`` up to date (an edited buffer, a saved file); much cheaper than ``update``.
+
+        Only files the index already knows, or open buffers, are taken this way; anything else
+        (a new file, a folder) may be ignored by .gitignore, so it falls back to a full ``update``.
+        """
+        started = time.perf_counter()
+        report = progress or (lambda phase, done, total: None)
+        with self._update_lock:
+            known = self.store.files()
+            with self._overlay_lock:
+                open_buffers = set(self._overlays)
+            if any(path.endswith("/") or (path not in known and path not in open_buffers) for path in paths):
+                stored, changed_files = self._scan(report, cancel)
+            else:
+                stored, changed_files = [], 0
+                for path in dict.fromkeys(paths):
+                    try:
+                        stat = (self.root / path).stat()
+                        size, mtime_ns = stat.st_size, stat.st_mtime_ns
+                    except OSError:
+                        size = mtime_ns = -1
+                    if size < 0 and path not in open_buffers:
+                        self.store.remove_files([path])
+                        changed_files += 1
+                        continue
+                    units = self._reparse(path, size, mtime_ns, known.get(path))
+                    changed_files += units is not None
+                    stored += units or []
+                if changed_files:
+                    self.store.drop_unreferenced_texts()
+            return self._finish(spaces, stored, changed_files, started, report, cancel)
+
+    def _finish(
+        self,
+        spaces: Sequence[str],
+        stored: list[tuple[str, str]],
+        changed_files: int,
+        started: float,
+        report: Progress,
+        cancel: threading.Event | None,
+    ) -> IndexSummary:
+        embedded = reused = 0
+        for space in spaces:
+            new_hashes = [digest for unit_space, digest in stored if unit_space == space]
+            reused += self.store.count_embedded(self.model_id, space, new_hashes)
+            embedded += self._embed_pending(space, report, cancel)
+            self.ann(space)
+        return IndexSummary(
+            files=self.store.count_files(),
+            units=self.store.count_units(),
+            embedded=embedded,
+            reused=reused,
+            seconds=round(time.perf_counter() - started, 3),
+            changed_files=changed_files,
+        )
+
+    # -- open buffers --------------------------------------------------------------------------
+
+    def set_overlay(self, path: str, data: bytes | None) -> None:
+        """Index ``path`` from ``data`` (an unsaved buffer) instead of the disk; None: the disk again.
+
+        The buffer's units are stored with an impossible stat, so once the overlay is gone
+        the next scan re-reads the file from disk.
+        """
+        with self._overlay_lock:
+            if data is None:
+                self._overlays.pop(path, None)
+            else:
+                self._overlays[path] = data
+
+    def _overlay(self, path: str) -> bytes | None:
+        with self._overlay_lock:
+            return self._overlays.get(path)
+
+    def _scan(self, report: Progress, cancel: threading.Event | None) -> tuple[list[tuple[str, str]], int]:
+        """Re-parse new and changed files, drop vanished ones.
+
+        Returns the (space, hash) of each unit stored and how many files changed."""
         known = self.store.files()
         found = list(
             discover(
@@ -126,43 +203,55 @@ class WorkspaceIndex:
             )
         )
         report("scan", len(found), len(found))
+        with self._overlay_lock:
+            open_buffers = set(self._overlays)
         changed = [
             f
             for f in found
-            if (k := known.get(f.path)) is None or (k.size, k.mtime_ns) != (f.size, f.mtime_ns)
+            if (k := known.get(f.path)) is None
+            or (k.size, k.mtime_ns) != (f.size, f.mtime_ns)
+            or f.path in open_buffers
         ]
         seen = {f.path for f in found}
         stored: list[tuple[str, str]] = []
+        changed_files = 0
         for done, entry in enumerate(changed, start=1):
             if cancel is not None and cancel.is_set():
                 raise Cancelled
-            stored += self._reparse(entry.path, entry.size, entry.mtime_ns, known.get(entry.path))
+            units = self._reparse(entry.path, entry.size, entry.mtime_ns, known.get(entry.path))
+            changed_files += units is not None
+            stored += units or []
             if done % 20 == 0 or done == len(changed):
                 report("parse", done, len(changed))
-        gone = [path for path in known if path not in seen]
+        gone = [path for path in known if path not in seen and path not in open_buffers]
         if gone:
             self.store.remove_files(gone)
             log.info("removed %d files that are gone or now excluded", len(gone))
-        if changed or gone:
+        if changed_files or gone:
             self.store.drop_unreferenced_texts()
-        return stored
+        return stored, changed_files + len(gone)
 
     def _reparse(
         self, path: str, size: int, mtime_ns: int, previous: StoredFile | None
-    ) -> list[tuple[str, str]]:
-        try:
-            data = (self.root / path).read_bytes()
-        except FileNotFoundError:
-            log.info("%s vanished while scanning; dropped", path)
-            self.store.remove_files([path])
-            return []
-        except OSError as exc:
-            log.warning("%s: not read (%s); keeping what the index had", path, exc.strerror or exc)
-            return []
+    ) -> list[tuple[str, str]] | None:
+        """Store the units of one file; None when its content (and so its units) did not change."""
+        data = self._overlay(path)
+        if data is not None:
+            size, mtime_ns = len(data), -1
+        else:
+            try:
+                data = (self.root / path).read_bytes()
+            except FileNotFoundError:
+                log.info("%s vanished while scanning; dropped", path)
+                return [] if self.store.remove_files([path]) else None
+            except OSError as exc:
+                log.warning("%s: not read (%s); keeping what the index had", path, exc.strerror or exc)
+                return None
         file_hash = hashlib.blake2b(data, digest_size=16).hexdigest()
         if previous is not None and previous.hash == file_hash:
-            self.store.touch_file(path, size, mtime_ns)
-            return []
+            if (previous.size, previous.mtime_ns) != (size, mtime_ns):
+                self.store.touch_file(path, size, mtime_ns)
+            return None
         language = language_for_path(path)
         problem = content_problem(data)
         if problem is not None:
@@ -180,7 +269,7 @@ class WorkspaceIndex:
             file_units = extract(path, data)
         except Exception:  # a bug in one grammar's handling must not stop the whole index
             log.exception("%s: extraction failed; file left out", path)
-            return []
+            return None
         units = []
         if file_units is not None:
             for warning in file_units.warnings:
@@ -217,20 +306,38 @@ class WorkspaceIndex:
         return self.index_dir / f"{space}-{model}-{self.dim}.hnsw"
 
     def ann(self, space: str) -> AnnIndex:
-        """The space's ANN index, loaded or rebuilt from stored vectors and synced with the store."""
-        ann = self._anns.get(space)
-        path = self.ann_path(space)
-        expect = {"store_id": self.store.store_id, "model": self.model_id, "space": space, "dim": self.dim}
-        if ann is None:
-            ann = AnnIndex.load(path, expect) or AnnIndex(self.dim)
-            self._anns[space] = ann
-        live = self.store.live_vector_ids(self.model_id, space)
-        added, removed = ann.sync(live, self.store.vectors_by_id)
-        if added or removed or not path.exists():
-            ann.save(path, expect)
-        return ann
+        """The space's ANN index, loaded or rebuilt from stored vectors and synced with the store.
 
-    def is_pending(self, space: str) -> int:
+        Syncing costs a scan of the space's vector ids, so it happens only when the store
+        was written since the last sync.
+        """
+        ann = self._anns.get(space)
+        if ann is not None and self._ann_generation.get(space) == self.store.generation:
+            return ann
+        with self._ann_lock:
+            generation = self.store.generation
+            ann = self._anns.get(space)
+            if ann is not None and self._ann_generation.get(space) == generation:
+                return ann
+            path = self.ann_path(space)
+            expect = {
+                "store_id": self.store.store_id,
+                "model": self.model_id,
+                "space": space,
+                "dim": self.dim,
+            }
+            if ann is None:
+                ann = AnnIndex.load(path, expect) or AnnIndex(self.dim)
+                self._anns[space] = ann
+            live = self.store.live_vector_ids(self.model_id, space)
+            added, removed = ann.sync(live, self.store.vectors_by_id)
+            if added or removed or not path.exists():
+                ann.save(path, expect)
+            self._ann_generation[space] = generation
+            return ann
+
+    def pending_count(self, space: str) -> int:
+        """How many distinct contents of ``space`` still wait for a vector."""
         return len(self.store.pending_hashes(self.model_id, space))
 
     def query_vectors(self, texts: Sequence[str], task: Task) -> np.ndarray:

@@ -17,7 +17,7 @@ def units_for_file(file_units: FileUnits, lines: list[str]) -> list[NewUnit]:
     """The units of every space for one file; ``lines`` is the file's text split into lines."""
     units: list[NewUnit] = []
     for symbol in file_units.symbols:
-        code = _dedented(symbol.code, lines, symbol.start_line)
+        code = dedented(symbol.code, lines, symbol.start_line)
         if not code.strip():
             continue
         units.append(
@@ -45,7 +45,7 @@ def _completion(symbol: Symbol) -> NewUnit | None:
     return NewUnit("completions", symbol.kind, symbol.name, symbol.language, start, symbol.end_line, body)
 
 
-def _dedented(code: str, lines: list[str], start_line: int) -> str:
+def dedented(code: str, lines: list[str], start_line: int) -> str:
     """The symbol's code as if it stood at column 0, so an indented copy hashes and embeds the same."""
     if 0 < start_line <= len(lines):
         first = lines[start_line - 1]

@@ -112,6 +112,8 @@ class Store:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.RLock()
+        self.generation = 0
+        """Bumped by every committed write, so derived state (ANN spaces) knows when to re-sync."""
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -139,6 +141,7 @@ class Store:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+            self.generation += 1
 
     def meta(self, key: str) -> str | None:
         with self._lock:
@@ -227,6 +230,17 @@ class Store:
             params += (space,)
         with self._lock:
             return [StoredUnit(*row) for row in self._db.execute(query + " ORDER BY u.start_line", params)]
+
+    def units_named(self, needle: str, space: str, limit: int) -> list[StoredUnit]:
+        """Units whose qualified name contains ``needle`` (case-insensitive), shortest names first."""
+        escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {UNIT_COLUMNS} FROM units u JOIN files f ON f.id = u.file_id"
+                " WHERE u.space = ? AND u.name LIKE ? ESCAPE '\\' ORDER BY length(u.name), f.path LIMIT ?",
+                (space, f"%{escaped}%", limit),
+            ).fetchall()
+        return [StoredUnit(*row) for row in rows]
 
     def units_by_vector_ids(self, model: str, space: str, ids: Sequence[int]) -> dict[int, list[StoredUnit]]:
         """The units whose content a vector stands for, by vector id (one vector, many identical units)."""
@@ -321,6 +335,19 @@ class Store:
                     found.append(vid)
                     blobs.append(blob)
         return np.asarray(found, dtype=np.int64), _matrix(blobs)
+
+    def vectors_for_hashes(self, model: str, space: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vector of each content hash that has one."""
+        out: dict[str, np.ndarray] = {}
+        with self._lock:
+            for chunk in _chunks(sorted(set(hashes)), 500):
+                marks = ",".join("?" * len(chunk))
+                for digest, blob in self._db.execute(
+                    f"SELECT hash, vec FROM vectors WHERE model = ? AND space = ? AND hash IN ({marks})",
+                    (model, space, *chunk),
+                ):
+                    out[digest] = np.frombuffer(blob, dtype=np.float32)
+        return out
 
     def vector_for_hash(self, model: str, space: str, digest: str) -> tuple[int, np.ndarray] | None:
         with self._lock:

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+import numpy as np
+
 from lsp_server.index.indexer import WorkspaceIndex
 from lsp_server.index.store import StoredUnit
 from lsp_server.retrieval.hits import Hit
@@ -114,6 +116,40 @@ def find_duplicates(
         clusters.append(Cluster(score, hits, exact))
     clusters.sort(key=lambda c: (-len(c.members), -c.score, c.members[0].path, c.members[0].start_line))
     return clusters
+
+
+def duplicates_of(
+    index: WorkspaceIndex, path: str, threshold: float, min_lines: int = 4, k: int = NEIGHBOURS
+) -> list[tuple[StoredUnit, list[Hit]]]:
+    """Each symbol of ``path`` that has near-duplicates, with them (best first).
+
+    The stored passage vectors are compared, as ``find_duplicates`` does, so no
+    embedding is needed: cheap enough for code lenses and diagnostics.
+    """
+    units = [u for u in index.store.units_of_file(path, "code") if u.end_line - u.start_line + 1 >= min_lines]
+    stored = index.store.vectors_for_hashes(index.model_id, "code", [u.hash for u in units])
+    units = [u for u in units if u.hash in stored]
+    if not units:
+        return []
+    ann = index.ann("code")
+    results = ann.query(np.stack([stored[u.hash] for u in units]), k + 1)
+    neighbour_ids = sorted({vid for found in results for vid, score in found if score >= threshold})
+    units_of = index.store.units_by_vector_ids(index.model_id, "code", neighbour_ids)
+    out = []
+    for unit, found in zip(units, results, strict=True):
+        hits = [
+            Hit.of(other, score)
+            for vid, score in found
+            if score >= threshold
+            for other in units_of.get(vid, [])
+            if other.id != unit.id
+            and other.end_line - other.start_line + 1 >= min_lines
+            and not _nested(unit, other)
+        ]
+        if hits:
+            hits.sort(key=lambda hit: (-hit.score, hit.path, hit.start_line))
+            out.append((unit, hits))
+    return out
 
 
 def _contains(outer: StoredUnit, inner: StoredUnit) -> bool:

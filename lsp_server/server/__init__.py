@@ -1,0 +1,1 @@
+"""The codekin language server: pygls handlers over the engine, one module per LSP feature."""

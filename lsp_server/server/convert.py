@@ -1,0 +1,53 @@
+"""From engine results to LSP values: 1-based inclusive lines become 0-based ranges."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lsprotocol import types
+
+from lsp_server.retrieval.hits import Hit
+from lsp_server.server.folders import Folder
+
+SYMBOL_KINDS: dict[str, types.SymbolKind] = {
+    "function": types.SymbolKind.Function,
+    "method": types.SymbolKind.Method,
+    "class": types.SymbolKind.Class,
+    "interface": types.SymbolKind.Interface,
+    "struct": types.SymbolKind.Struct,
+    "enum": types.SymbolKind.Enum,
+    "trait": types.SymbolKind.Interface,
+    "impl": types.SymbolKind.Class,
+    "module": types.SymbolKind.Module,
+}
+
+
+def lines_range(start_line: int, end_line: int) -> types.Range:
+    """Whole lines ``start_line``..``end_line`` (1-based, inclusive): up to the start of the next line."""
+    return types.Range(types.Position(start_line - 1, 0), types.Position(end_line, 0))
+
+
+def range_json(start_line: int, end_line: int) -> dict[str, Any]:
+    return {
+        "start": {"line": start_line - 1, "character": 0},
+        "end": {"line": end_line, "character": 0},
+    }
+
+
+def location(folder: Folder, hit: Hit) -> types.Location:
+    return types.Location(uri=folder.uri_of(hit.path), range=lines_range(hit.start_line, hit.end_line))
+
+
+def hit_json(folder: Folder, hit: Hit, **extra: Any) -> dict[str, Any]:
+    return {
+        "uri": folder.uri_of(hit.path),
+        "range": range_json(hit.start_line, hit.end_line),
+        "name": hit.name,
+        "kind": hit.kind,
+        "score": hit.score,
+        **extra,
+    }
+
+
+def symbol_kind(kind: str) -> types.SymbolKind:
+    return SYMBOL_KINDS.get(kind, types.SymbolKind.Function)

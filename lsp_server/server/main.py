@@ -1,0 +1,106 @@
+"""Start the language server: ``python -m lsp_server`` or ``codekin serve --stdio | --tcp HOST:PORT``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, ClassVar
+
+from lsprotocol import types
+
+if TYPE_CHECKING:
+    from lsp_server.server.app import CodekinServer
+
+log = logging.getLogger("lsp_server")
+
+
+class ClientLogHandler(logging.Handler):
+    """Forwards log records to the client's ``window/logMessage``, from any thread."""
+
+    LEVELS: ClassVar[dict[int, types.MessageType]] = {
+        logging.ERROR: types.MessageType.Error,
+        logging.WARNING: types.MessageType.Warning,
+        logging.INFO: types.MessageType.Info,
+    }
+
+    def __init__(self, server: CodekinServer) -> None:
+        super().__init__(logging.INFO)
+        self.server = server
+
+    def emit(self, record: logging.LogRecord) -> None:
+        kind = next(
+            (kind for level, kind in self.LEVELS.items() if record.levelno >= level), types.MessageType.Log
+        )
+        try:
+            message = self.format(record)
+        except Exception:
+            return
+        self.server.call_in_loop(
+            self.server.window_log_message, types.LogMessageParams(type=kind, message=message)
+        )
+
+
+def build_server() -> CodekinServer:
+    from lsp_server.server.app import CodekinServer
+    from lsp_server.server.features import (
+        code_lens,
+        commands,
+        completion,
+        diagnostics,
+        documents,
+        hover,
+        lifecycle,
+        workspace_symbol,
+    )
+
+    server = CodekinServer()
+    for feature in (lifecycle, documents, commands, code_lens, completion, workspace_symbol, hover):
+        feature.register(server)
+    del diagnostics  # published by the server on index changes, no handler of its own
+    return server
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--stdio", action="store_true", help="talk LSP over stdin/stdout (the default)")
+    mode.add_argument("--tcp", metavar="HOST:PORT", help="listen for one LSP client on HOST:PORT")
+    parser.add_argument("--log-file", help="also write the log to this file")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv: debug)")
+
+
+def serve(args: argparse.Namespace) -> int:
+    level = [logging.INFO, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if args.log_file:
+        handlers.append(logging.FileHandler(args.log_file, encoding="utf-8"))
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s: %(message)s",
+                        handlers=handlers)  # fmt: skip
+    for name in ("lsp_server", "codekin"):
+        logging.getLogger(name).setLevel(level)
+    if args.tcp:
+        host, sep, port = args.tcp.rpartition(":")
+        if not sep or not port.isdigit():
+            print(f"codekin: --tcp expects HOST:PORT, got {args.tcp!r}", file=sys.stderr)
+            return 2
+    server = build_server()
+    client_log = ClientLogHandler(server)
+    client_log.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    logging.getLogger("lsp_server").addHandler(client_log)
+    if args.tcp:
+        server.start_tcp(host or "127.0.0.1", int(port))
+        return 0
+    # stdout is the protocol channel: give pygls its own handle and point fd 1 at stderr, so that
+    # a stray print from any library cannot corrupt the stream.
+    protocol_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb", buffering=0)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    server.start_io(sys.stdin.buffer, protocol_out)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lsp_server", description="The codekin language server.")
+    add_arguments(parser)
+    return serve(parser.parse_args(argv))
