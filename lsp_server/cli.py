@@ -169,7 +169,8 @@ def dispatch(
         assert target is not None
         path, line = target
         if args.command == "similar":
-            unit, hits = queries.similar(index, path, line, args.top)
+            unit, found = queries.similar(index, path, line, args.top)
+            hits = [hit for _, hit in found]
             header = f"code similar to {unit.name} ({unit.path}:{unit.start_line}-{unit.end_line})"
         elif args.command == "docs":
             unit, hits = queries.docs_for(index, path, line, args.top)

@@ -105,7 +105,8 @@ def test_delete_removes_from_results(workspace: Path, open_index) -> None:  # ty
 def test_similar_finds_the_copy_across_files(workspace: Path, open_index) -> None:  # type: ignore[no-untyped-def]
     index = open_index(workspace)
     index.update(("code",))
-    unit, hits = queries.similar(index, "src/utils.py", 8, k=3)
+    unit, found = queries.similar(index, "src/utils.py", 8, k=3)
+    hits = [hit for _, hit in found]
     assert unit.name == "load_json_config"
     assert (hits[0].path, hits[0].name) == ("src/copy_of_utils.py", "read_settings")
     assert all(not (hit.path == unit.path and hit.start_line == unit.start_line) for hit in hits)

@@ -7,10 +7,10 @@ that was just typed does not wait for the index to take it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from lsp_server.embedding.base import Task
+from lsp_server.embedding.base import Task, Vectors
 from lsp_server.index.indexer import WorkspaceIndex
 from lsp_server.index.planner import dedented
 from lsp_server.index.store import StoredUnit
@@ -45,15 +45,18 @@ class QuerySymbol:
 def nearest(
     index: WorkspaceIndex,
     space: str,
-    query: str,
+    query: str | Vectors,
     task: Task,
     k: int,
     keep: Callable[[StoredUnit], bool] = lambda unit: True,
 ) -> list[Hit]:
-    """The ``k`` best units of ``space`` for ``query`` embedded as ``task``'s query side."""
+    """The ``k`` best units of ``space`` for ``query`` embedded as ``task``'s query side.
+
+    ``query`` may be its embedding already (one row), to ask several indexes with one embedding.
+    """
     if k <= 0:
         return []
-    vector = index.query_vectors([query], task)
+    vector = index.query_vectors([query], task) if isinstance(query, str) else query
     ann = index.ann(space)
     fetch = k
     while True:
@@ -86,16 +89,29 @@ def symbol_at(path: str, text: str, line: int) -> QuerySymbol:
 
 
 def similar(
-    index: WorkspaceIndex, path: str, line: int, k: int = 10, text: str | None = None
-) -> tuple[QuerySymbol, list[Hit]]:
-    """Code like the symbol at ``path:line`` (code2code).
+    index: WorkspaceIndex,
+    path: str,
+    line: int,
+    k: int = 10,
+    text: str | None = None,
+    others: Sequence[WorkspaceIndex] = (),
+) -> tuple[QuerySymbol, list[tuple[WorkspaceIndex, Hit]]]:
+    """Code like the symbol at ``path:line`` (code2code), in ``index`` and any ``others``.
 
     The symbol itself, the symbols around it and those inside it are left out; its
-    copies elsewhere are not.
+    copies elsewhere are not. One query embedding serves every index.
     """
     symbol = symbol_at(path, read_text(index, path) if text is None else text, line)
-    hits = nearest(index, "code", symbol.code, "code2code", k, keep=lambda unit: not symbol.overlaps(unit))
-    return symbol, hits
+    vector = index.query_vectors([symbol.code], "code2code")
+    found = [
+        (index, hit)
+        for hit in nearest(index, "code", vector, "code2code", k, keep=lambda unit: not symbol.overlaps(unit))
+    ]
+    for other in others:
+        if other is not index and other.model_id == index.model_id and other.dim == index.dim:
+            found += [(other, hit) for hit in nearest(other, "code", vector, "code2code", k)]
+    found.sort(key=lambda pair: -pair[1].score)
+    return symbol, found[:k]
 
 
 def docs_for(

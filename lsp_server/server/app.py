@@ -28,7 +28,7 @@ from lsp_server.config import Settings, load_settings
 from lsp_server.embedding import load_embedder
 from lsp_server.embedding.base import EmbeddingError
 from lsp_server.embedding.priority import PriorityEmbedder
-from lsp_server.index.indexer import Cancelled, IndexSummary, WorkspaceIndex
+from lsp_server.index.indexer import Cancelled, IndexSummary, WorkspaceIndex, default_index_dir
 from lsp_server.server.folders import Folder, folder_for, path_of_uri
 from lsp_server.server.options import RELOAD_KEYS, ServerOptions, parse_options
 from lsp_server.server.progress import IndexProgress
@@ -85,6 +85,8 @@ class CodekinServer(LanguageServer):
         """URIs of buffers changed since they were opened or saved: their text, not the disk's, is indexed."""
         self._tasks: set[asyncio.Task[Any]] = set()
         self.shutting_down = False
+        self.reconfiguring = False
+        """Settings are being applied (a model may be loading): the status says indexing."""
 
     # -- running work ------------------------------------------------------------------------------
 
@@ -144,42 +146,52 @@ class CodekinServer(LanguageServer):
         assert self._apply_lock is not None
         options, problems = parsed
         async with self._apply_lock:
-            previous, self.options = self.options, options
-            folder_specs = self.workspace_folder_specs()
-            settings_of = await self.in_query_thread(self._folder_settings, folder_specs, problems)
-            for problem in [*problems, *extra_problems]:
-                self.show(f"{problem}; the default is used")
-            reload = (
-                self.embedder is None
-                or previous.embedder_spec != options.embedder_spec
-                or any(previous.engine.get(key) != options.engine.get(key) for key in RELOAD_KEYS)
-            )
-            if reload:
-                for folder in self.folders:
-                    folder.cancel.set()
-                self.embedder = await self.in_index_thread(self._load_embedder, options)
-            changed: list[Folder] = []
-            kept: list[Folder] = []
-            for uri, root in folder_specs:
-                settings = settings_of[uri]
-                existing = next((f for f in self.folders if f.uri == uri), None)
-                if existing is None or reload or _rescan_needed(existing.settings, settings):
-                    if existing is not None:
-                        await self.close_folder(existing)
-                    folder = Folder(uri=uri, root=root, settings=settings)
-                    changed.append(folder)
-                else:
-                    folder = existing
-                    folder.settings = settings
-                kept.append(folder)
+            self.reconfiguring = True
+            try:
+                await self._apply(options, problems + extra_problems)
+            finally:
+                self.reconfiguring = False
+
+    async def _apply(self, options: ServerOptions, problems: list[str]) -> None:
+        previous, self.options = self.options, options
+        folder_specs = self.workspace_folder_specs()
+        settings_of = await self.in_query_thread(self._folder_settings, folder_specs, problems)
+        for problem in list(problems):
+            self.show(f"{problem}; the default is used")
+        reload = (
+            self.embedder is None
+            or previous.embedder_spec != options.embedder_spec
+            or any(previous.engine.get(key) != options.engine.get(key) for key in RELOAD_KEYS)
+        )
+        retired = None
+        if reload:
             for folder in self.folders:
-                if folder not in kept:
-                    await self.close_folder(folder)
-            self.folders = kept
-            for folder in changed:
-                await self.open_folder(folder)
-            assert self.ready_event is not None
-            self.ready_event.set()
+                folder.cancel.set()
+            retired, self.embedder = self.embedder, await self.in_index_thread(self._load_embedder, options)
+        changed: list[Folder] = []
+        kept: list[Folder] = []
+        for uri, root in folder_specs:
+            settings = settings_of[uri]
+            existing = next((f for f in self.folders if f.uri == uri), None)
+            if existing is None or reload or _rescan_needed(existing.settings, settings):
+                if existing is not None:
+                    await self.close_folder(existing)
+                folder = Folder(uri=uri, root=root, settings=settings)
+                changed.append(folder)
+            else:
+                folder = existing
+                folder.settings = settings
+            kept.append(folder)
+        for folder in self.folders:
+            if folder not in kept:
+                await self.close_folder(folder)
+        self.folders = kept
+        if retired is not None:  # its folders are closed: nothing uses it any more
+            await self.in_index_thread(retired.close)
+        for folder in changed:
+            await self.open_folder(folder)
+        assert self.ready_event is not None
+        self.ready_event.set()
         if not changed and previous != options:
             self.index_changed(self.folders)
 
@@ -196,17 +208,23 @@ class CodekinServer(LanguageServer):
         return specs
 
     def _folder_settings(self, specs: list[tuple[str, Path]], problems: list[str]) -> dict[str, Settings]:
-        return {
-            uri: load_settings(root, self.options.engine, "codekin settings", problems) for uri, root in specs
-        }
+        """Each folder's settings: its config files under the client's. A client ``indexDir`` holds one
+        subfolder per workspace folder, so that folders never share (and so prune) one store."""
+        engine = dict(self.options.engine)
+        parent = engine.pop("index_dir", None)
+        out = {}
+        for uri, root in specs:
+            settings = load_settings(root, engine, "codekin settings", problems)
+            if parent is not None:
+                own = str(Path(parent) / default_index_dir(root).name)
+                settings = settings.merged({"index_dir": own}, "indexDir")
+            out[uri] = settings
+        return out
 
     def _load_embedder(self, options: ServerOptions) -> PriorityEmbedder | None:
         from lsp_server.cli import quiet_transformers
 
         quiet_transformers()
-        old, self.embedder = self.embedder, None
-        if old is not None:
-            old.close()
         spec = options.embedder_spec
         device = options.engine.get("device")
         batch_tokens = options.engine.get("batch_tokens")

@@ -67,11 +67,11 @@ def parse_options(raw: Any, source: str) -> tuple[ServerOptions, list[str]]:
     if isinstance(raw.get("codekin"), dict):
         raw = raw["codekin"]
     options = ServerOptions()
-    engine: dict[str, Any] = {}
+    engine: dict[str, tuple[str, Any]] = {}
     for raw_key, value in raw.items():
         key = snake(str(raw_key))
         if key in ENGINE_KEYS:
-            engine[key] = value
+            engine[key] = (str(raw_key), value)
         elif key == "features":
             options = replace(options, features=_features(value, source, problems))
         elif key == "worker":
@@ -94,10 +94,11 @@ def parse_options(raw: Any, source: str) -> tuple[ServerOptions, list[str]]:
             problems.append(f"{source}: unknown setting {raw_key!r} ignored")
     # Validate engine values now, so that a bad one is reported once and dropped.
     valid: dict[str, Any] = {}
-    for key, value in engine.items():
-        before = len(problems)
-        checked = Settings().merged({key: value}, source, problems)
-        if len(problems) == before:
+    for key, (raw_key, value) in engine.items():
+        found: list[str] = []
+        checked = Settings().merged({key: value}, source, found)
+        problems += [problem.replace(repr(key), repr(raw_key)) for problem in found]
+        if not found:
             valid[key] = getattr(checked, key)
     return replace(options, engine=valid), problems
 

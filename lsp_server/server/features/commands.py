@@ -100,13 +100,15 @@ def register(server: CodekinServer) -> None:
         located, position = await _located(ls, args)
         folder, index = located.folder, located.folder.index
         assert index is not None
+        folder_of = {id(f.index): f for f in ls.folders if f.index is not None}
         try:
-            _, hits = await ls.in_query_thread(
-                queries.similar, index, located.path, position.line + 1, ls.options.max_results, located.text
-            )
+            _, found = await ls.in_query_thread(
+                queries.similar, index, located.path, position.line + 1, ls.options.max_results, located.text,
+                [f.index for f in ls.folders if f.index is not None],
+            )  # fmt: skip
         except queries.NoSymbolError as exc:
             raise _not_found(exc) from None
-        return [hit_json(folder, hit) for hit in hits]
+        return [hit_json(folder_of.get(id(where), folder), hit) for where, hit in found]
 
     @server.command(LOOKUP_DOCS)
     async def lookup_docs(ls: CodekinServer, *args: Any) -> list[dict[str, Any]]:
@@ -264,7 +266,7 @@ def status_report(ls: CodekinServer) -> dict[str, Any]:
         "files": sum(entry.get("files", 0) for entry in folders),
         "units": sum(entry.get("units", 0) for entry in folders),
         "pending": sum(entry.get("pending", 0) for entry in folders),
-        "indexing": any(folder.indexing for folder in ls.folders),
+        "indexing": ls.reconfiguring or any(folder.indexing for folder in ls.folders),
         "lastUpdate": max((e["lastUpdate"] for e in folders if e.get("lastUpdate")), default=None),
         "indexPath": folders[0].get("indexPath") if folders else None,
         "folders": folders,
