@@ -5,7 +5,10 @@ settings changed at run time, several folders, diagnostics. Each test runs its o
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
+import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +16,7 @@ import pytest
 import pytest_lsp
 from lsprotocol import types
 from pygls.exceptions import JsonRpcRequestCancelled
-from pytest_lsp import LanguageClient
+from pytest_lsp import ClientServerConfig, LanguageClient
 
 from tests.lsp_helpers import (
     SERVER,
@@ -39,6 +42,20 @@ NOTES = 'def greet(name):\n    """Say hello."""\n    return "hello " + name\n'
 
 @pytest_lsp.fixture(config=SERVER)
 async def client(lsp_client: LanguageClient) -> Any:
+    yield
+    await asyncio.wait_for(lsp_client.shutdown_session(), 60)
+
+
+LOG_FILE = Path(tempfile.gettempdir()) / f"codekin-test-{os.getpid()}.log"
+LOGGED_SERVER = ClientServerConfig(
+    server_command=[sys.executable, "-m", "lsp_server.cli", "serve", "--stdio", "--log-file", str(LOG_FILE)],
+    server_env=SERVER.server_env,
+)
+
+
+@pytest_lsp.fixture(config=LOGGED_SERVER)
+async def logged_client(lsp_client: LanguageClient) -> Any:
+    """The server as ``codekin serve --stdio --log-file F`` starts it."""
     yield
     await asyncio.wait_for(lsp_client.shutdown_session(), 60)
 
@@ -217,7 +234,8 @@ async def test_settings_change_at_run_time(
     assert status["model"] == "minilm"
 
 
-async def test_several_workspace_folders(client: LanguageClient, tmp_path: Path) -> None:
+async def test_several_workspace_folders(logged_client: LanguageClient, tmp_path: Path) -> None:
+    client = logged_client
     first = make_workspace(tmp_path / "first")
     second = tmp_path / "second"
     second.mkdir()
@@ -238,6 +256,9 @@ async def test_several_workspace_folders(client: LanguageClient, tmp_path: Path)
     )
     assert similar[0]["name"] == "fibonacci"  # found in the other folder
     assert similar[0]["uri"] == uri(first / "src" / "copy_of_utils.py")
+    log = LOG_FILE.read_text()
+    assert "model minilm on cpu" in log and str(second) in log
+    assert any("model minilm on cpu" in m.message for m in client.log_messages)  # window/logMessage too
 
 
 async def test_near_duplicate_hints_when_switched_on(

@@ -266,14 +266,14 @@ class CodekinServer(LanguageServer):
             document = self.workspace.text_documents.get(unquote(uri))
             if located is not None and document is not None:
                 folder.index.set_overlay(located[1], document.source.encode("utf-8", "surrogatepass"))
-        self.start_watcher(folder)
+        await self.start_watcher(folder)
         self.schedule_full(folder, "codekin: indexing")
 
     async def close_folder(self, folder: Folder) -> None:
         folder.cancel.set()
         if folder.watcher is not None:
-            folder.watcher.stop()
-            folder.watcher = None
+            watcher, folder.watcher = folder.watcher, None
+            await self.in_query_thread(watcher.stop)  # joins threads: not on the event loop
         for task in (folder.full_task, folder.paths_task):
             if task is not None:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -282,7 +282,7 @@ class CodekinServer(LanguageServer):
             index, folder.index = folder.index, None
             await self.in_index_thread(index.close)
 
-    def start_watcher(self, folder: Folder) -> None:
+    async def start_watcher(self, folder: Folder) -> None:
         index = folder.index
         assert index is not None
         index_dir = folder.relative(index.index_dir.resolve())
@@ -298,7 +298,9 @@ class CodekinServer(LanguageServer):
             self.call_in_loop(self.disk_changed, folder, paths)
 
         folder.watcher = DebouncedWatcher(folder.root, on_batch, ignored=ignored)
-        folder.watcher.start()
+        await self.in_query_thread(folder.watcher.start)  # one inotify watch per folder: can take a while
+        if not folder.watcher.active:
+            self.show(f"changes on disk under {folder.root} are not watched; run codekin.reindex after them")
 
     def disk_changed(self, folder: Folder, paths: set[str]) -> None:
         if folder not in self.folders or folder.index is None:
