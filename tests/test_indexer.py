@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from lsp_server.config import Settings
@@ -100,6 +101,19 @@ def test_delete_removes_from_results(workspace: Path, open_index) -> None:  # ty
     summary = index.update(("code",))
     assert summary.files == 4 and summary.embedded == 0
     assert all(hit.path != "go/area.go" for hit in queries.search(index, "area of a rectangle", k=10))
+
+
+def test_query_vectors_reuse_stored_passages_exactly(workspace: Path, open_index, minilm) -> None:  # type: ignore[no-untyped-def]
+    index = open_index(workspace)
+    index.update(("code",))
+    unit = next(u for u in index.store.units_of_file("src/utils.py", "code") if u.name == "slugify")
+    text = index.store.texts([unit.hash])[unit.hash]
+    computed = minilm.embed([text, "a query never stored"], task="code2code", side="query")
+    for _ in range(2):  # from the store, then from the cache
+        reused = index.query_vectors([text, "a query never stored"], "code2code")
+        assert np.allclose(reused, computed, atol=1e-5)
+    code2nl = index.query_vectors([text], "code2nl")  # another task's vector is never reused for it
+    assert np.allclose(code2nl, minilm.embed([text], task="code2nl", side="query"), atol=1e-5)
 
 
 def test_similar_finds_the_copy_across_files(workspace: Path, open_index) -> None:  # type: ignore[no-untyped-def]

@@ -13,6 +13,7 @@ import os
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ import numpy as np
 import platformdirs
 
 from lsp_server.config import Settings
-from lsp_server.embedding.base import Embedder, Task
+from lsp_server.embedding.base import Embedder, Task, truncate_dim
 from lsp_server.index.ann import AnnIndex
 from lsp_server.index.planner import units_for_file
 from lsp_server.index.store import Store, StoredFile, content_hash
@@ -36,6 +37,9 @@ Progress = Callable[[str, int, int], None]
 
 PASSAGE_TASK: dict[str, Task] = {"code": "code2code", "docs": "code2nl", "completions": "code2completion"}
 """The task whose passage side embeds each space (nl2code shares code2code's passages)."""
+
+QUERY_CACHE_SIZE = 256
+"""Query embeddings remembered per index: asking about the same symbol again costs nothing."""
 
 EMBED_CHUNK = int(os.environ.get("CODEKIN_EMBED_CHUNK", "256"))
 """Texts per committed embedding step: small enough that an interruption loses little."""
@@ -84,6 +88,7 @@ class WorkspaceIndex:
         self._ann_lock = threading.Lock()
         self._update_lock = threading.Lock()
         self._overlays: dict[str, bytes] = {}
+        self._query_cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
         self._overlay_lock = threading.Lock()
 
     @property
@@ -341,7 +346,38 @@ class WorkspaceIndex:
         return len(self.store.pending_hashes(self.model_id, space))
 
     def query_vectors(self, texts: Sequence[str], task: Task) -> np.ndarray:
-        return self.embedder.embed(list(texts), task=task, side="query", dim=self.dim)
+        """Query-side embeddings of ``texts``, at the index's dimension.
+
+        Where the model gives a task's queries and passages the same prefix (minilm: none),
+        the query vector of a text already embedded as a passage of that task *is* the stored
+        vector, so it is read instead of computed; recent queries are remembered too.
+        """
+        out: list[np.ndarray | None] = [self._query_cache.get((task, text)) for text in texts]
+        missing = [i for i, vector in enumerate(out) if vector is None]
+        space = next((s for s, passage_task in PASSAGE_TASK.items() if passage_task == task), None)
+        if (
+            missing
+            and space is not None
+            and self.embedder.prefix(task, "query") == self.embedder.prefix(task, "passage")
+        ):
+            hashes = {i: content_hash(texts[i]) for i in missing}
+            stored = self.store.vectors_for_hashes(self.model_id, space, list(hashes.values()))
+            for i, digest in hashes.items():
+                if digest in stored:
+                    out[i] = truncate_dim(stored[digest][None, :], self.dim)[0]
+            missing = [i for i in missing if out[i] is None]
+        if missing:
+            fresh = self.embedder.embed([texts[i] for i in missing], task=task, side="query", dim=self.dim)
+            for i, vector in zip(missing, fresh, strict=True):
+                out[i] = vector
+        with self._overlay_lock:
+            for text, vector in zip(texts, out, strict=True):
+                if vector is not None:
+                    self._query_cache[(task, text)] = vector
+                    self._query_cache.move_to_end((task, text))
+            while len(self._query_cache) > QUERY_CACHE_SIZE:
+                self._query_cache.popitem(last=False)
+        return np.stack([v for v in out if v is not None]).astype(np.float32, copy=False)
 
 
 def _log_skip(skipped: Skipped) -> None:
