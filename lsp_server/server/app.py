@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import unquote
 
+import pathspec
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from lsp_server import __version__
-from lsp_server.config import Settings, load_settings
+from lsp_server.config import DEFAULT_EXCLUDES, Settings, load_settings
 from lsp_server.embedding import load_embedder
 from lsp_server.embedding.base import EmbeddingError
 from lsp_server.embedding.priority import PriorityEmbedder
@@ -286,9 +287,13 @@ class CodekinServer(LanguageServer):
         index = folder.index
         assert index is not None
         index_dir = folder.relative(index.index_dir.resolve())
+        # Cheap first cut (a pip install into .venv, node_modules churn); discovery has the last word.
+        excluded = pathspec.GitIgnoreSpec.from_lines([*DEFAULT_EXCLUDES, *folder.settings.exclude])
 
         def ignored(rel: str) -> bool:
             if index_dir is not None and (rel == index_dir or rel.startswith(index_dir + "/")):
+                return True
+            if excluded.match_file(rel):
                 return True
             if rel.endswith("/") or rel.rsplit("/", 1)[-1] in IGNORE_FILES:
                 return False
