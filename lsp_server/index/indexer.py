@@ -80,9 +80,7 @@ class WorkspaceIndex:
         self.embedder = embedder
         self.index_dir = Path(settings.index_dir) if settings.index_dir else default_index_dir(self.root)
         self.store = Store(self.index_dir / "index.sqlite3")
-        self.dim = settings.dim or embedder.dim
-        if self.dim > embedder.dim:
-            raise ValueError(f"dim {self.dim} is larger than the model's {embedder.dim}")
+        self._dim: int | None = None
         self._anns: dict[str, AnnIndex] = {}
         self._ann_generation: dict[str, int] = {}
         self._ann_lock = threading.Lock()
@@ -94,6 +92,18 @@ class WorkspaceIndex:
     @property
     def model_id(self) -> str:
         return self.embedder.model_id
+
+    @property
+    def dim(self) -> int:
+        """The ANN spaces' dimension: the configured Matryoshka one, or the model's (asked when first needed,
+        so that an index can open and rescan while its model is still loading)."""
+        if self._dim is None:
+            full = self.embedder.dim
+            dim = self.settings.dim or full
+            if dim > full:
+                raise ValueError(f"dim {dim} is larger than the model's {full}")
+            self._dim = dim
+        return self._dim
 
     def close(self) -> None:
         self.store.close()

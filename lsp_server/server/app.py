@@ -27,7 +27,8 @@ from pygls.lsp.server import LanguageServer
 from lsp_server import __version__
 from lsp_server.config import DEFAULT_EXCLUDES, Settings, load_settings
 from lsp_server.embedding import load_embedder
-from lsp_server.embedding.base import EmbeddingError
+from lsp_server.embedding.base import Embedder, EmbeddingError
+from lsp_server.embedding.deferred import DeferredEmbedder
 from lsp_server.embedding.priority import PriorityEmbedder
 from lsp_server.index.indexer import Cancelled, IndexSummary, WorkspaceIndex, default_index_dir
 from lsp_server.server.folders import Folder, folder_for, path_of_uri
@@ -75,6 +76,7 @@ class CodekinServer(LanguageServer):
         self.folders: list[Folder] = []
         self.index_pool = ThreadPoolExecutor(1, thread_name_prefix="codekin-index")
         self.query_pool = ThreadPoolExecutor(2, thread_name_prefix="codekin-query")
+        self.loader_pool = ThreadPoolExecutor(1, thread_name_prefix="codekin-model")
         self.loop: asyncio.AbstractEventLoop | None = None
         self.started = False
         self.ready_event: asyncio.Event | None = None
@@ -168,7 +170,9 @@ class CodekinServer(LanguageServer):
         if reload:
             for folder in self.folders:
                 folder.cancel.set()
-            retired, self.embedder = self.embedder, await self.in_index_thread(self._load_embedder, options)
+            # The model loads on its own thread; folders open and rescan meanwhile (DeferredEmbedder).
+            loading = self.loader_pool.submit(self._load_embedder, options)
+            retired, self.embedder = self.embedder, PriorityEmbedder(DeferredEmbedder(loading))
         changed: list[Folder] = []
         kept: list[Folder] = []
         for uri, root in folder_specs:
@@ -222,7 +226,7 @@ class CodekinServer(LanguageServer):
             out[uri] = settings
         return out
 
-    def _load_embedder(self, options: ServerOptions) -> PriorityEmbedder | None:
+    def _load_embedder(self, options: ServerOptions) -> Embedder:
         from lsp_server.cli import quiet_transformers
 
         quiet_transformers()
@@ -240,9 +244,9 @@ class CodekinServer(LanguageServer):
             except (EmbeddingError, OSError, ValueError) as fallback_exc:
                 self.embedder_problem += f"; the default failed too ({fallback_exc})"
                 self.call_in_loop(self.show, self.embedder_problem, types.MessageType.Error)
-                return None
+                raise EmbeddingError(self.embedder_problem) from fallback_exc
         log.info("model %s on %s (%s)", inner.model_id, inner.device, inner.selection_reason)
-        return PriorityEmbedder(inner)
+        return inner
 
     def call_in_loop(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run ``fn`` on the event loop from any thread."""

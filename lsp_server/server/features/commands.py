@@ -16,6 +16,8 @@ from typing import Any
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams
 
+from lsp_server.embedding.base import EmbeddingError
+from lsp_server.embedding.deferred import DeferredEmbedder
 from lsp_server.retrieval import queries
 from lsp_server.retrieval.duplicates import find_duplicates
 from lsp_server.server.app import CodekinServer, Located
@@ -242,7 +244,21 @@ def register(server: CodekinServer) -> None:
 
 def status_report(ls: CodekinServer) -> dict[str, Any]:
     """Where the model runs, why it was chosen, and each folder's index: files, units, pending, path."""
-    embedder = ls.embedder
+    model: dict[str, Any] = {"model": None, "reason": ls.embedder_problem, "device": None}
+    if ls.embedder is not None:
+        inner = ls.embedder.inner
+        if isinstance(inner, DeferredEmbedder) and not inner.ready:
+            model["reason"] = "loading"
+        else:
+            try:
+                embedder = ls.embedder
+                model = {
+                    "model": embedder.model_id,
+                    "reason": embedder.selection_reason,
+                    "device": embedder.device,
+                }
+            except EmbeddingError as exc:
+                model["reason"] = str(exc)
     folders = []
     for folder in ls.folders:
         entry: dict[str, Any] = {"uri": folder.uri, "indexing": folder.indexing, "error": folder.error}
@@ -251,16 +267,15 @@ def status_report(ls: CodekinServer) -> dict[str, Any]:
             entry.update(
                 files=index.store.count_files(),
                 units=index.store.count_units(),
-                pending=sum(index.pending_count(space) for space in folder.settings.spaces),
                 lastUpdate=_iso(folder.last_update),
                 indexPath=str(index.index_dir),
             )
+            if model["model"] is not None:  # pending is per model: known once the model is
+                entry["pending"] = sum(index.pending_count(space) for space in folder.settings.spaces)
         folders.append(entry)
     worker = ls.options.worker
     return {
-        "model": embedder.model_id if embedder else None,
-        "reason": embedder.selection_reason if embedder else ls.embedder_problem,
-        "device": embedder.device if embedder else None,
+        **model,
         "worker": worker,
         "problem": ls.embedder_problem,
         "files": sum(entry.get("files", 0) for entry in folders),
