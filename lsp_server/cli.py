@@ -34,6 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--model", help="profile (minilm, jina-code-0.5b, ...), 'auto', a folder or a hub id")
     common.add_argument("--device", help="cpu, cuda, cuda:N (default: a GPU if there is one)")
+    common.add_argument(
+        "--worker", metavar="remote://HOST:PORT[,...]",
+        help="embed on codekin workers instead of here (see docs/worker-protocol.md)",
+    )  # fmt: skip
     common.add_argument("--dim", type=int, help="Matryoshka dimension of the index (default: the model's)")
     common.add_argument("-k", "--top", type=int, default=10, help="how many results (default 10)")
     common.add_argument("--threshold", type=float, help="minimum cosine (duplicates: default 0.95)")
@@ -66,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, parents=[common], help=what)
         p.add_argument("location", metavar="FILE:LINE")
         p.add_argument("--path", help="the workspace (default: the repository or folder holding FILE)")
+    p = sub.add_parser("worker", help="serve an embedding model to codekin clients over TCP")
+    from lsp_server.worker.server import add_arguments as add_worker_arguments
+
+    add_worker_arguments(p)
     p = sub.add_parser("serve", help="run the language server (what editors launch)")
     from lsp_server.server.main import add_arguments
 
@@ -82,6 +90,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from lsp_server.server.main import serve
 
         return serve(args)
+    if args.command == "worker":
+        from lsp_server.worker.server import serve as serve_worker
+
+        return serve_worker(args)
     logging.basicConfig(
         level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
         format="codekin: %(levelname)s: %(message)s" if args.verbose else "codekin: %(message)s",
@@ -124,7 +136,10 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     if args.exclude:
         settings = settings.merged({"exclude": [*settings.exclude, *args.exclude]}, "--exclude")
     quiet_transformers()
-    embedder = load_embedder(settings.model, settings.device, batch_tokens=settings.batch_tokens)
+    spec = args.worker or settings.model
+    if args.worker and not args.worker.startswith("remote://"):
+        raise UsageError(f"--worker expects remote://host:port, got {args.worker!r}")
+    embedder = load_embedder(spec, settings.device, batch_tokens=settings.batch_tokens)
     print(
         f"codekin: model {embedder.model_id} on {embedder.device} ({embedder.selection_reason})",
         file=sys.stderr,

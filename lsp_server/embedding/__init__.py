@@ -74,10 +74,19 @@ def load_embedder(
     default; whatever changes the vectors shows in the embedder's ``model_id``.
     """
     spec = spec.strip()
+    if spec.startswith("remote://"):
+        from .remote import RemoteEmbedder
+
+        def local(model_id: str) -> Embedder:
+            """The workers' model, loaded here: only a profile name or a folder can be found locally."""
+            return load_embedder(model_id.split("@", 1)[0], device, max_length=max_length, pooling=pooling,
+                                 precision=precision, batch_tokens=batch_tokens)  # fmt: skip
+
+        return RemoteEmbedder(spec, local)
     if spec.startswith(_REMOTE_SCHEMES):
         raise EmbeddingError(
-            f"embedder {spec!r} is not available yet: the remote worker arrives with issue 4; "
-            "use a profile name, a local folder or a cached hub id meanwhile"
+            f"embedder {spec!r} is not available yet: the OpenAI-compatible HTTP embedder is still to come "
+            "(issue 4); use remote://host:port (a codekin worker), a profile name or a local folder meanwhile"
         )
     if pooling is not None and pooling not in POOLINGS:
         raise EmbeddingError(f"unknown pooling {pooling!r}; expected one of {', '.join(POOLINGS)}")
