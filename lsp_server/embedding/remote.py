@@ -2,7 +2,8 @@
 
 Options: ``token_file=F`` (else the ``CODEKIN_WORKER_TOKEN`` environment variable),
 ``fallback=local|error`` (default ``local``), ``tls=1`` with an optional ``ca_file=F``,
-``dtype=f16|f32`` (default ``f32``), ``timeout=S`` (default 60).
+``dtype=f16|f32`` (default ``f32``), ``timeout=S`` (seconds an answer may take, default 300;
+connecting gives up after 5).
 
 Work is cut to the workers' limits and spread over them; a batch that fails on one
 worker is retried on another; when every worker has failed it, the batch is embedded
@@ -49,6 +50,7 @@ from .base import Embedder, EmbeddingError, Side, Task, Vectors, check_task_side
 log = logging.getLogger(__name__)
 
 CONNECTIONS_PER_WORKER = 2
+CONNECT_TIMEOUT_S = 5.0
 RETRY_AFTER_S = 5.0
 """A worker that failed is left alone this long before it is tried again."""
 
@@ -91,7 +93,7 @@ def parse_remote_spec(spec: str) -> RemoteSpec:
     if fallback not in ("local", "error") or dtype not in ("f16", "f32"):
         raise EmbeddingError(f"{spec!r}: fallback is local or error, dtype is f16 or f32")
     try:
-        timeout = float(options.get("timeout", "60"))
+        timeout = float(options.get("timeout", "300"))
     except ValueError:
         raise EmbeddingError(f"{spec!r}: timeout must be a number of seconds") from None
     return RemoteSpec(
@@ -106,7 +108,8 @@ class _Connection:
     def __init__(self, address: tuple[str, int], spec: RemoteSpec) -> None:
         self.address = address
         self.limits = Limits()
-        raw = socket.create_connection(address, timeout=spec.timeout)
+        raw = socket.create_connection(address, timeout=min(CONNECT_TIMEOUT_S, spec.timeout))
+        raw.settimeout(spec.timeout)  # a busy worker may queue a request behind many others
         if spec.tls:
             context = ssl.create_default_context(cafile=spec.ca_file)
             self.sock: socket.socket = context.wrap_socket(raw, server_hostname=address[0])
