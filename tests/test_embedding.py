@@ -312,9 +312,19 @@ def test_auto_takes_minilm_and_says_why(empty_hub: Path) -> None:
     assert "not in the local cache" not in emb.selection_reason
 
 
-@pytest.mark.parametrize("spec", ["openai+https://host/v1?model=x"])
-def test_remote_specs_are_not_faked(spec: str) -> None:
-    with pytest.raises(EmbeddingError, match=r"not available yet.*issue 4"):
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (
+            "openai+http://127.0.0.1:9/v1?model=x",
+            "cannot reach the embedding engine at http://127.0.0.1:9/v1",
+        ),
+        ("openai+https://host/v1", "names no model"),
+    ],
+)
+def test_remote_specs_are_not_faked(spec: str, message: str) -> None:
+    """An OpenAI-compatible spec asks the engine (tests/test_openai_http.py); nothing answers here."""
+    with pytest.raises(EmbeddingError, match=message):
         load_embedder(spec)
 
 

@@ -84,10 +84,9 @@ def load_embedder(
 
         return RemoteEmbedder(spec, local)
     if spec.startswith(_REMOTE_SCHEMES):
-        raise EmbeddingError(
-            f"embedder {spec!r} is not available yet: the OpenAI-compatible HTTP embedder is still to come "
-            "(issue 4); use remote://host:port (a codekin worker), a profile name or a local folder meanwhile"
-        )
+        from .openai_http import OpenAIEmbedder
+
+        return OpenAIEmbedder(spec)
     if pooling is not None and pooling not in POOLINGS:
         raise EmbeddingError(f"unknown pooling {pooling!r}; expected one of {', '.join(POOLINGS)}")
     options: dict[str, Any] = dict(
