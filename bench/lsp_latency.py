@@ -10,9 +10,10 @@ Steps, each against ``python -m lsp_server`` driven by a pytest-lsp client with 
    statements, plus a few deliberate near-duplicate pairs;
 2. cold index: from spawning the server to ``codekin.status`` saying every folder is indexed, and the
    server's peak RSS (``VmHWM`` of its process);
-3. ``codekin.findSimilar`` round trips (client wall time, the query's embedding included) at random
-   symbols, beside two baselines: ``codekin.showSimilar`` with no locations (the LSP transport and
-   pygls dispatch alone) and ``codekin.status`` (a few SQL counts);
+3. ``codekin.findSimilar`` round trips (client wall time) at random unedited symbols, and at functions
+   of unsaved buffers whose text is new (so the query's embedding is always computed), beside two
+   baselines: ``codekin.showSimilar`` with no locations (the LSP transport and pygls dispatch alone)
+   and ``codekin.status``;
 4. edit to updated lens: a function is replaced by a pasted copy of a function of another file plus a
    ``# copied`` comment line (so its text is new and must be embedded; see ``edited_text`` for why the
    copy keeps the original's name), then restored; timed until ``workspace/codeLens/refresh`` arrives
@@ -21,14 +22,17 @@ Steps, each against ``python -m lsp_server`` driven by a pytest-lsp client with 
    the save path skips ``indexDelayMs``) and didChange alone (which waits ``indexDelayMs`` of no typing,
    200 ms by default);
 5. restart to ready: a new server process on the same workspace and index, timed to ``codekin.status``
-   saying indexing is done (with the server log's "0 embedded" checked) and to the first findSimilar
-   answer;
-6. peak RSS of the first server after all of the above, and of each restarted one.
+   saying indexing is done (the server log's "N embedded" is recorded: it must be 0) and to the first
+   findSimilar answer (sent right after ``initialized``; the server holds it until it can answer);
+6. peak RSS of the first server after all of the above, and of each restarted one;
+7. attribution: the MiniLM query embedding alone, timed in this process after the servers are gone.
 
-Results are merged into ``--out`` (default ``bench/out/lsp_latency.json``) under the symbol count, the
-server's stderr goes to ``bench/out/lsp_latency_server_<symbols>.log``, and a short table is printed.
-``--phases`` runs a subset (``--reuse`` keeps an existing index, so that the later phases can be re-run
-without a cold index).
+Results are merged into ``--out`` (default ``bench/out/lsp_latency.json``) under ``--key`` (default: the
+symbol count), the server's stderr goes to ``<out stem>_server_<key>.log`` beside it, and a short
+table is printed. ``--phases`` runs a subset; ``--reuse`` keeps an existing index so that the later
+phases can be re-run without a cold index. ``--probe-store SQLITE`` only times, read-only, the store
+queries that every edit runs (to see how they grow with the workspace). Other processes' CPU use during
+each phase is recorded as ``other_processes_cores``.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ import random
 import re
 import shutil
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -676,6 +681,21 @@ class Server:
             await asyncio.wait([self._reader], timeout=5)
 
 
+def code_version() -> dict[str, Any]:
+    """The commit the server runs from, and the server files that differ from it (others edit too)."""
+
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=30).stdout
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    return {
+        "head": git("rev-parse", "--short", "HEAD").strip(),
+        "modified": git("status", "--porcelain", "--", "lsp_server").split("\n")[:-1],
+    }
+
+
 def python_functions(files: list[GenFile], exclude: set[str]) -> list[tuple[GenFile, GenSymbol]]:
     return [
         (file, symbol)
@@ -701,17 +721,53 @@ async def find_similar(server: Server, workspace: Path, file: GenFile, symbol: G
     return result
 
 
+def probe_text(file: GenFile, symbol: GenSymbol, i: int) -> str:
+    """``file`` with a ``# probe i`` comment line in ``symbol``: a text no index has seen."""
+    lines = file.text.split("\n")
+    last = symbol.start + len(symbol.lines) - 1
+    return "\n".join([*lines[:last], f"    # probe {i}", *lines[last:]])
+
+
 async def measure_queries(
-    server: Server, workspace: Path, files: list[GenFile], rng: random.Random, n: int, warmup: int
+    server: Server, workspace: Path, files: list[GenFile], rng: random.Random, n: int, warmup: int, seed: int
 ) -> dict[str, Any]:
+    """Round trips of a no-op command, codekin.status and two kinds of findSimilar.
+
+    ``find_similar`` asks about unedited symbols (a server may re-use their stored vector, as codekin
+    does for models whose query and passage prefixes agree); ``find_similar_unsaved`` asks about a
+    function in an unsaved buffer whose text no index has seen (a new file opened with didOpen
+    alone, never written), so the query's embedding is always computed.
+    """
     targets = [rng.choice(all_symbols(files)) for _ in range(n + warmup)]
+    own = random.Random(seed + 1)  # its own stream, so that the edit targets stay those of earlier runs
+    functions = python_functions(files, set())
+    probes = []
+    for i in range(n + warmup):
+        file, symbol = own.choice(functions)
+        path = workspace / Path(file.path).parent / f"_probe_{i:04d}.py"
+        probes.append((path, symbol))
+        server.client.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                text_document=types.TextDocumentItem(
+                    uri=uri(path), language_id="python", version=1, text=probe_text(file, symbol, i)
+                )
+            )
+        )
+
+    async def unsaved(i: int) -> Any:
+        path, symbol = probes[i]
+        at = {"uri": uri(path), "position": {"line": symbol.start + 1, "character": 4}}
+        return await server.command("codekin.findSimilar", at)
+
     out: dict[str, Any] = {}
     trivial_args = [uri(workspace / files[0].path), {"line": 0, "character": 0}, []]
-    for name, call in (
+    calls: tuple[tuple[str, Callable[[int], Any]], ...] = (
         ("show_similar_noop", lambda i: server.command("codekin.showSimilar", *trivial_args)),
         ("status", lambda i: server.status()),
         ("find_similar", lambda i: find_similar(server, workspace, *targets[i])),
-    ):
+        ("find_similar_unsaved", unsaved),
+    )
+    for name, call in calls:
         times: list[float] = []
         empty = 0
         for i in range(n + warmup):
@@ -720,11 +776,20 @@ async def measure_queries(
             elapsed = time.perf_counter() - started
             if i >= warmup:
                 times.append(elapsed)
-                empty += name == "find_similar" and not result
+                empty += name.startswith("find_similar") and not result
         out[name] = summary_ms(times)
-        if name == "find_similar":
+        if name.startswith("find_similar"):
             out[name]["empty_answers"] = empty
         print(f"  {name}: {out[name]}", flush=True)
+    closed = time.perf_counter()
+    for path, _ in probes:
+        server.client.text_document_did_close(
+            types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri(path)))
+        )
+    await asyncio.sleep(1.0)
+    await server.wait_indexed(interval=0.5, timeout=600)
+    updates = [{k: v for k, v in u.items() if k != "at"} for u in server.summaries(closed)]
+    out["after_closing_probes"] = {"seconds": round(time.perf_counter() - closed, 2), "updates": updates}
     return out
 
 
@@ -938,6 +1003,7 @@ async def measure_restart(
         "find_similar_attempts": attempts,
         "embedded": [u["embedded"] for u in updates],
         "server_update_s": [u["seconds"] for u in updates],
+        "code": code_version(),
         **memory,
     }
 
@@ -948,7 +1014,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     index_dir = work / f"index-{args.symbols}-{'-'.join(args.spaces)}"
     out_dir = Path(args.out).parent
     out_dir.mkdir(parents=True, exist_ok=True)
-    log_path = out_dir / f"{Path(args.out).stem}_server_{args.symbols}.log"
+    log_path = out_dir / f"{Path(args.out).stem}_server_{args.key}.log"
     rng = random.Random(args.seed)
     phases = set(args.phases.split(","))
     result: dict[str, Any] = {
@@ -959,6 +1025,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "device": "cpu",
         "cpus": os.cpu_count(),
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "code": code_version(),
     }
 
     started = time.perf_counter()
@@ -992,10 +1059,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     status = await server.wait_indexed(interval=args.poll, timeout=args.index_timeout, echo=True)
     index_s = time.perf_counter() - server.spawned
     first = server.summaries()
-    result["cold_index" if not args.reuse else "warm_start"] = {
+    # With --reuse an index that is missing or of another layout is still built from scratch.
+    embedded_at_start = sum(u["embedded"] for u in first)
+    result["cold_index" if embedded_at_start else "warm_start"] = {
         "seconds": round(index_s, 1),
         "server_update_s": [u["seconds"] for u in first],
-        "embedded": sum(u["embedded"] for u in first),
+        "embedded": embedded_at_start,
         "units": status["units"],
         "files": status["files"],
         "pending": status["pending"],
@@ -1009,7 +1078,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     if "query" in phases:
         print("find-similar round trips:", flush=True)
         cpu = Contention([os.getpid(), server.pid])
-        result["queries"] = await measure_queries(server, workspace, files, rng, args.queries, args.warmup)
+        result["queries"] = await measure_queries(
+            server, workspace, files, rng, args.queries, args.warmup, args.seed
+        )
         result["queries"]["after"] = server.rss()
         result["queries"]["other_processes_cores"] = cpu.others_cores()
     if "edit" in phases:
@@ -1044,9 +1115,49 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         print("in-process attribution:", flush=True)
         result["attribution"] = await measure_in_process_embedding(files, rng, 100)
         print(f"  {result['attribution']}", flush=True)
-    result["index_bytes"] = sum(p.stat().st_size for p in index_dir.iterdir() if p.is_file())
+    result["index_bytes"] = sum(p.stat().st_size for p in index_dir.rglob("*") if p.is_file())
     result["total_s"] = round(time.perf_counter() - started, 1)
     return result
+
+
+STORE_QUERIES = {
+    # The bookkeeping queries that lsp_server.index.store runs on every edit (read-only forms).
+    "pending_hashes": "SELECT DISTINCT u.hash FROM units u LEFT JOIN vectors v ON v.model = ?"
+    " AND v.space = u.space AND v.hash = u.hash WHERE u.space = ? AND v.id IS NULL",
+    "live_vector_ids": "SELECT v.id FROM vectors v WHERE v.model = ? AND v.space = ?"
+    " AND EXISTS (SELECT 1 FROM units u WHERE u.space = v.space AND u.hash = v.hash)",
+    "drop_unreferenced_texts (as a SELECT)": "SELECT count(*) FROM texts"
+    " WHERE hash NOT IN (SELECT hash FROM units)",
+}
+
+
+def probe_store(path: Path) -> dict[str, Any]:
+    """Best-of-3 milliseconds of each per-edit bookkeeping query on an existing store, opened read-only."""
+    import sqlite3
+
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    counts = dict(db.execute("SELECT space, count(*) FROM units GROUP BY space").fetchall())
+    model_row = db.execute("SELECT model FROM vectors LIMIT 1").fetchone()
+    out: dict[str, Any] = {
+        "store": str(path),
+        "units": counts,
+        "vectors": db.execute("SELECT count(*) FROM vectors").fetchone()[0],
+    }
+    for space in counts:
+        for name, sql in STORE_QUERIES.items():
+            args = () if "?" not in sql else (model_row[0] if model_row else "", space)
+            if not args and space != next(iter(counts)):
+                continue  # not per space
+            best = min(_timed(db, sql, args) for _ in range(3))
+            out[f"{name}[{space}]" if args else name] = round(best * 1000, 1)
+    db.close()
+    return out
+
+
+def _timed(db: Any, sql: str, args: tuple[Any, ...]) -> float:
+    started = time.perf_counter()
+    db.execute(sql, args).fetchall()
+    return time.perf_counter() - started
 
 
 def table(result: dict[str, Any]) -> str:
@@ -1065,13 +1176,16 @@ def table(result: dict[str, Any]) -> str:
     if "queries" in result:
         q = result["queries"]
         labels = (
-            ("find_similar", "findSimilar round trip"),
+            ("find_similar", "findSimilar, unedited symbol"),
+            ("find_similar_unsaved", "findSimilar, unsaved new text"),
             ("status", "codekin.status round trip"),
             ("show_similar_noop", "trivial command round trip"),
         )
         for name, label in labels:
+            if name not in q:
+                continue
             s = q[name]
-            target = "p95 < 50 ms at 100k" if name == "find_similar" else "(baseline)"
+            target = "p95 < 50 ms at 100k" if name.startswith("find_similar") else "(baseline)"
             rows.append((label, f"p50 {s['p50_ms']} / p95 {s['p95_ms']} / max {s['max_ms']} ms", target))
     for key, label in (
         ("edit_save", "edit -> lens (didChange+didSave)"),
@@ -1123,14 +1237,17 @@ def main() -> None:
     parser.add_argument("--index-timeout", type=float, default=4 * 3600)
     parser.add_argument("--workdir", default="/tmp/codekin-lsp-bench")
     parser.add_argument("--out", default=str(ROOT / "bench" / "out" / "lsp_latency.json"))
+    parser.add_argument("--key", help="the entry of --out to write (default: the symbol count, +'-reuse')")
+    parser.add_argument("--probe-store", metavar="SQLITE", help="only time the per-edit store queries on it")
     args = parser.parse_args()
+    if args.probe_store:
+        print(json.dumps(probe_store(Path(args.probe_store)), indent=2))
+        return
+    args.key = args.key or f"{args.symbols}" + ("-reuse" if args.reuse else "")
     result = asyncio.run(run(args))
     out = Path(args.out)
     merged: dict[str, Any] = json.loads(out.read_text()) if out.exists() else {}
-    key = f"{args.symbols}" + (
-        "" if args.phases == parser.get_default("phases") and not args.reuse else "-partial"
-    )
-    merged[key] = result
+    merged[args.key] = result
     out.write_text(json.dumps(merged, indent=2) + "\n")
     print(table(result))
     print(f"written to {out}")

@@ -89,15 +89,35 @@ def serve(args: argparse.Namespace) -> int:
     client_log = ClientLogHandler(server)
     client_log.setFormatter(logging.Formatter("%(name)s: %(message)s"))
     logging.getLogger("lsp_server").addHandler(client_log)
-    if args.tcp:
-        server.start_tcp(host or "127.0.0.1", int(port))
-        return 0
-    # stdout is the protocol channel: give pygls its own handle and point fd 1 at stderr, so that
-    # a stray print from any library cannot corrupt the stream.
-    protocol_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb", buffering=0)
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    server.start_io(sys.stdin.buffer, protocol_out)
+    try:
+        if args.tcp:
+            server.start_tcp(host or "127.0.0.1", int(port))
+        else:
+            # stdout is the protocol channel: give pygls its own handle and point fd 1 at stderr, so
+            # that a stray print from any library cannot corrupt the stream.
+            protocol_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb", buffering=0)
+            os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+            server.start_io(sys.stdin.buffer, protocol_out)
+    finally:
+        stop_now(server)
     return 0
+
+
+def stop_now(server: CodekinServer) -> None:
+    """The client is gone (exit, or its end of the pipe closed): stop, without finishing any indexing.
+
+    Python would otherwise wait at exit for the indexing thread to finish a whole update for
+    nobody. Every write is a committed transaction and every index file an atomic rename, so
+    leaving mid-way loses nothing that the next start would not redo.
+    """
+    for folder in server.folders:
+        folder.cancel.set()
+    for pool in (server.index_pool, server.query_pool, server.loader_pool):
+        pool.shutdown(wait=False, cancel_futures=True)
+    code = 0 if server.shutting_down else 1
+    log.info("codekin server stopping (exit status %d)", code)
+    logging.shutdown()
+    os._exit(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
