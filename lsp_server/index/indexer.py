@@ -87,6 +87,7 @@ class WorkspaceIndex:
         self._update_lock = threading.Lock()
         self._overlays: dict[str, bytes] = {}
         self._query_cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._query_cache_lock = threading.Lock()
         self._overlay_lock = threading.Lock()
 
     @property
@@ -380,7 +381,7 @@ class WorkspaceIndex:
             fresh = self.embedder.embed([texts[i] for i in missing], task=task, side="query", dim=self.dim)
             for i, vector in zip(missing, fresh, strict=True):
                 out[i] = vector
-        with self._overlay_lock:
+        with self._query_cache_lock:
             for text, vector in zip(texts, out, strict=True):
                 if vector is not None:
                     self._query_cache[(task, text)] = vector

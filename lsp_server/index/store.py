@@ -349,14 +349,6 @@ class Store:
                     out[digest] = np.frombuffer(blob, dtype=np.float32)
         return out
 
-    def vector_for_hash(self, model: str, space: str, digest: str) -> tuple[int, np.ndarray] | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT id, vec FROM vectors WHERE model = ? AND space = ? AND hash = ?",
-                (model, space, digest),
-            ).fetchone()
-        return None if row is None else (int(row[0]), np.frombuffer(row[1], dtype=np.float32))
-
 
 def _matrix(blobs: list[bytes]) -> Vectors:
     if not blobs:

@@ -22,6 +22,11 @@ SYMBOL_KINDS: dict[str, types.SymbolKind] = {
 }
 
 
+def utf16_column(line_text: str, column: int) -> int:
+    """A Python column of ``line_text`` as UTF-16 code units, the default LSP position encoding."""
+    return len(line_text[:column].encode("utf-16-le")) // 2
+
+
 def lines_range(start_line: int, end_line: int) -> types.Range:
     """Whole lines ``start_line``..``end_line`` (1-based, inclusive): up to the start of the next line."""
     return types.Range(types.Position(start_line - 1, 0), types.Position(end_line, 0))

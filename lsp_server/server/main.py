@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, ClassVar
 
 from lsprotocol import types
 
+from lsp_server.logs import setup_logging
+
 if TYPE_CHECKING:
     from lsp_server.server.app import CodekinServer
 
@@ -72,14 +74,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
-    level = [logging.INFO, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    if args.log_file:
-        handlers.append(logging.FileHandler(args.log_file, encoding="utf-8"))
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s: %(message)s",
-                        handlers=handlers)  # fmt: skip
-    for name in ("lsp_server", "codekin"):
-        logging.getLogger(name).setLevel(level)
+    setup_logging(args.verbose, args.log_file)
     if args.tcp:
         host, sep, port = args.tcp.rpartition(":")
         if not sep or not port.isdigit():

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from lsp_server.embedding import SIDES, TASKS, Embedder, EmbeddingError, Side, Task, Vectors, load_embedder
+from lsp_server.logs import setup_logging
 from lsp_server.worker.protocol import (
     HEADER,
     PROTOCOL_VERSION,
@@ -736,14 +737,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
-    level = [logging.INFO, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    if args.log_file:
-        handlers.append(logging.FileHandler(args.log_file, encoding="utf-8"))
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s: %(message)s",
-                        handlers=handlers)  # fmt: skip
-    for name in ("lsp_server", "codekin"):
-        logging.getLogger(name).setLevel(level)
+    setup_logging(args.verbose, args.log_file)
     try:
         if not 0 <= args.port <= 65535:
             raise UsageError(f"--port must be between 0 and 65535, got {args.port}")

@@ -20,6 +20,7 @@ from lsp_server.embedding.base import EmbeddingError
 from lsp_server.embedding.deferred import DeferredEmbedder
 from lsp_server.retrieval import queries
 from lsp_server.retrieval.duplicates import find_duplicates
+from lsp_server.retrieval.hits import Hit
 from lsp_server.server.app import CodekinServer, Located
 from lsp_server.server.convert import hit_json
 from lsp_server.server.folders import Folder, folder_for, path_of_uri
@@ -89,6 +90,13 @@ async def _ready(ls: CodekinServer) -> None:
         raise JsonRpcInternalError("codekin is still starting (loading the model); try again shortly")
 
 
+def _with_text(folder: Folder, hits: list[Hit]) -> list[dict[str, Any]]:
+    """Hits as command results, each with the text of its unit (docs, snippets)."""
+    assert folder.index is not None
+    texts = folder.index.store.texts([hit.content_hash for hit in hits])
+    return [hit_json(folder, hit, text=texts.get(hit.content_hash, "")) for hit in hits]
+
+
 def _not_found(exc: queries.NoSymbolError) -> JsonRpcInvalidParams:
     return JsonRpcInvalidParams(str(exc))
 
@@ -122,8 +130,7 @@ def register(server: CodekinServer) -> None:
             _, hits = queries.docs_for(
                 index, located.path, position.line + 1, ls.options.max_results, located.text
             )
-            texts = index.store.texts([hit.content_hash for hit in hits])
-            return [hit_json(folder, hit, text=texts.get(hit.content_hash, "")) for hit in hits]
+            return _with_text(folder, hits)
 
         try:
             return await ls.in_query_thread(run)
@@ -141,8 +148,7 @@ def register(server: CodekinServer) -> None:
             hits = queries.complete(
                 index, located.path, position.line + 1, ls.options.max_results, located.text, column
             )
-            texts = index.store.texts([hit.content_hash for hit in hits])
-            return [hit_json(folder, hit, text=texts.get(hit.content_hash, "")) for hit in hits]
+            return _with_text(folder, hits)
 
         try:
             return await ls.in_query_thread(run)

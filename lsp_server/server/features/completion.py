@@ -14,6 +14,7 @@ from lsprotocol import types
 
 from lsp_server.retrieval import queries
 from lsp_server.server.app import CodekinServer, Located
+from lsp_server.server.convert import utf16_column
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,8 @@ def items_for(ls: CodekinServer, located: Located, line: int, column: int) -> li
         return []
     hits = queries.complete(index, located.path, line + 1, ITEMS, located.text, column)
     texts = index.store.texts([hit.content_hash for hit in hits])
-    current = located.text.splitlines()[line] if line < len(located.text.splitlines()) else ""
+    lines = located.text.splitlines()
+    current = lines[line] if line < len(lines) else ""
     typed = _WORD_BEFORE.search(current[:column])
     word = typed.group(0) if typed else ""
     items = []
@@ -53,21 +55,14 @@ def items_for(ls: CodekinServer, located: Located, line: int, column: int) -> li
                 insert_text_format=types.InsertTextFormat.PlainText,
                 text_edit=types.TextEdit(
                     range=types.Range(
-                        start=types.Position(
-                            line=line, character=_client_column(current, column - len(word))
-                        ),
-                        end=types.Position(line=line, character=_client_column(current, column)),
+                        start=types.Position(line=line, character=utf16_column(current, column - len(word))),
+                        end=types.Position(line=line, character=utf16_column(current, column)),
                     ),
                     new_text=snippet,
                 ),
             )
         )
     return items
-
-
-def _client_column(line_text: str, column: int) -> int:
-    """A Python column as UTF-16 code units, the default LSP position encoding."""
-    return len(line_text[:column].encode("utf-16-le")) // 2
 
 
 def register(server: CodekinServer) -> None:

@@ -14,6 +14,7 @@ from lsprotocol import types
 
 from lsp_server.retrieval import queries
 from lsp_server.server.app import CodekinServer, Located
+from lsp_server.server.convert import utf16_column
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +35,10 @@ def name_range(text: str, symbol: queries.QuerySymbol, line: int, column: int) -
         for match in re.finditer(rf"(?<![\w$]){re.escape(short)}(?![\w$])", lines[number]):
             if match.start() <= column <= match.end():
                 return types.Range(
-                    start=types.Position(line=number, character=_utf16(lines[number], match.start())),
-                    end=types.Position(line=number, character=_utf16(lines[number], match.end())),
+                    start=types.Position(line=number, character=utf16_column(lines[number], match.start())),
+                    end=types.Position(line=number, character=utf16_column(lines[number], match.end())),
                 )
     return None
-
-
-def _utf16(line_text: str, column: int) -> int:
-    return len(line_text[:column].encode("utf-16-le")) // 2
 
 
 def hover_for(ls: CodekinServer, located: Located, line: int, column: int) -> types.Hover | None:
