@@ -261,6 +261,7 @@ def empty_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.delenv("HF_HUB_CACHE", raising=False)
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("CODEKIN_WORKER", raising=False)
     return tmp_path / "hf" / "hub"
 
 
@@ -306,6 +307,7 @@ def test_auto_takes_minilm_and_says_why(empty_hub: Path) -> None:
     assert emb.model_id == "minilm"
     assert emb.selection_reason.startswith("auto: minilm (embedded default)")
     assert "jina-code-0.5b not in the local cache" in emb.selection_reason
+    assert "CODEKIN_WORKER unset" in emb.selection_reason
     fake_cached(empty_hub, PROFILES["jina-code-0.5b"].hub_id)
     emb = load_embedder("auto", device="cpu")
     assert emb.model_id == "minilm" and "no GPU" in emb.selection_reason

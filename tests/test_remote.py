@@ -228,6 +228,24 @@ def test_a_worker_with_another_model_is_refused(
         other.stop()
 
 
+def test_auto_takes_the_workers_in_codekin_worker(
+    two_workers: tuple[Worker, Worker], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CODEKIN_WORKER", f"remote://{two_workers[0].address}")
+    emb = load_embedder("auto", "cpu")
+    try:
+        assert emb.device == f"remote://{two_workers[0].address}" and emb.model_id == "minilm"
+        assert emb.selection_reason.startswith("auto: CODEKIN_WORKER: remote worker(s) 127.0.0.1:")
+    finally:
+        emb.close()
+    for unusable, why in ((f"remote://127.0.0.1:{free_port()}", "no worker could be reached"),
+                          ("127.0.0.1:7878", "expected remote://host:port")):  # fmt: skip
+        monkeypatch.setenv("CODEKIN_WORKER", unusable)
+        emb = load_embedder("auto", "cpu")
+        assert emb.device == "cpu" and emb.model_id == "minilm"
+        assert f"CODEKIN_WORKER={unusable} failed" in emb.selection_reason and why in emb.selection_reason
+
+
 def test_tokens(tmp_path: Path) -> None:
     token_file = tmp_path / "token"
     token_file.write_text("s3cret-token\n")

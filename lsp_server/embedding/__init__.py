@@ -55,6 +55,8 @@ __all__ = [
 HUB_CONNECT_TIMEOUT_S = 3.0
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _REMOTE_SCHEMES = ("remote://", "openai+http://", "openai+https://")
+# Workers that ``auto`` uses when no GPU here can run the code model (remote://host:port[,...]).
+WORKER_ENV = "CODEKIN_WORKER"
 _WEIGHT_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.model", "*.tiktoken"]
 
 
@@ -75,14 +77,8 @@ def load_embedder(
     """
     spec = spec.strip()
     if spec.startswith("remote://"):
-        from .remote import RemoteEmbedder
-
-        def local(model_id: str) -> Embedder:
-            """The workers' model, loaded here: only a profile name or a folder can be found locally."""
-            return load_embedder(model_id.split("@", 1)[0], device, max_length=max_length, pooling=pooling,
-                                 precision=precision, batch_tokens=batch_tokens)  # fmt: skip
-
-        return RemoteEmbedder(spec, local)
+        return _load_remote(spec, device, max_length=max_length, pooling=pooling, precision=precision,
+                            batch_tokens=batch_tokens)  # fmt: skip
     if spec.startswith(_REMOTE_SCHEMES):
         from .openai_http import OpenAIEmbedder
 
@@ -120,26 +116,40 @@ def load_embedder(
 
 
 def _load_auto(**options: Any) -> Embedder:
-    """jina-code-0.5b where it is cached and something can run it fast; otherwise the embedded minilm."""
+    """jina-code-0.5b where it is cached and a GPU here can run it; else the workers named by
+    ``CODEKIN_WORKER`` (a team's GPU machine), when one answers; else the embedded minilm."""
     gpu_profile, device = PROFILES[GPU_PROFILE], options["device"]
     cached = hub_cached_path(gpu_profile.hub_id)
     has_gpu = device.startswith("cuda")
     if cached is not None and has_gpu:
         reason = f"auto: {gpu_profile.name}: found in the local cache and a GPU ({device}) is present"
         return _load_profile(gpu_profile, reason=reason, **options)
-    remote = _remote_worker_for_auto(gpu_profile)
-    if remote is not None:
-        return remote
     why = [f"{gpu_profile.name} not in the local cache"] if cached is None else []
     if not has_gpu:
         why.append("no GPU")
-    reason = f"auto: {DEFAULT_PROFILE} (embedded default): {' and '.join(why)} (and no remote worker)"
+    workers = os.environ.get(WORKER_ENV, "").strip()
+    if workers:
+        try:
+            return _load_remote(workers, reason=f"auto: {WORKER_ENV}", **options)
+        except EmbeddingError as exc:
+            why.append(f"{WORKER_ENV}={workers} failed ({exc})")
+    else:
+        why.append(f"no remote worker ({WORKER_ENV} unset)")
+    reason = f"auto: {DEFAULT_PROFILE} (embedded default): {'; '.join(why)}"
     return _load_profile(PROFILES[DEFAULT_PROFILE], reason=reason, **options)
 
 
-def _remote_worker_for_auto(profile: Profile) -> Embedder | None:
-    """Hook for issue 4: a configured remote worker serving ``profile`` will be taken here. None yet."""
-    return None
+def _load_remote(spec: str, device: str | None, *, reason: str = "", **options: Any) -> Embedder:
+    """Workers at ``spec``; where all of them fail, their model is loaded here (a profile or a folder)."""
+    from .remote import RemoteEmbedder
+
+    if not spec.startswith("remote://"):
+        raise EmbeddingError(f"expected remote://host:port[,host:port...], got {spec!r}")
+
+    def local(model_id: str) -> Embedder:
+        return load_embedder(model_id.split("@", 1)[0], device, **options)
+
+    return RemoteEmbedder(spec, local, reason=reason)
 
 
 # --- loading -----------------------------------------------------------------------------------------

@@ -199,8 +199,11 @@ class _Worker:
 class RemoteEmbedder:
     """An :class:`Embedder` backed by one or more ``codekin worker`` processes."""
 
-    def __init__(self, spec: str, local: Callable[[str], Embedder] | None = None) -> None:
+    def __init__(
+        self, spec: str, local: Callable[[str], Embedder] | None = None, *, reason: str = ""
+    ) -> None:
         self.spec = parse_remote_spec(spec)
+        self._reason = reason
         self._local_loader = local
         self._local: Embedder | None = None
         self._lock = threading.Lock()
@@ -241,7 +244,8 @@ class RemoteEmbedder:
     @property
     def selection_reason(self) -> str:
         assert self._hello is not None
-        return f"remote worker(s) {self.device[9:]}: {self._hello.get('reason', '')}".rstrip(": ")
+        chosen = f"{self._reason}: " if self._reason else ""
+        return f"{chosen}remote worker(s) {self.device[9:]}: {self._hello.get('reason', '')}".rstrip(": ")
 
     def prefix(self, task: Task, side: Side) -> str:
         check_task_side(task, side)
