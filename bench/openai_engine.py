@@ -89,6 +89,18 @@ def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
 
 
+def run_opt_in_tests(spec: str) -> str:
+    """The test suite's opt-in real-engine test (skipped in CI, which has no engine) against this one."""
+    env = {**os.environ, "CODEKIN_ENGINE_URL": spec, "HF_HUB_OFFLINE": "1"}
+    command = [sys.executable, "-m", "pytest", "-q", "-rs", "tests/test_openai_http.py", "-k", "real_engine"]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    summary = (done.stdout.strip().splitlines() or ["no output"])[-1]
+    print(f"opt-in test against the engine: {summary}", file=sys.stderr)
+    if done.returncode != 0 or "1 passed" not in summary:
+        raise SystemExit(f"the opt-in real-engine test did not pass:\n{done.stdout}\n{done.stderr}")
+    return summary
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -101,6 +113,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--out", type=Path, default=OUT / "openai_engine.json")
+    parser.add_argument(
+        "--skip-tests", action="store_true", help="do not run the opt-in pytest against the engine"
+    )
     args = parser.parse_args()
 
     OUT.mkdir(parents=True, exist_ok=True)
@@ -143,6 +158,7 @@ def main() -> None:
         rate = {name: len(texts) / statistics.median(times) for name, times in timings.items()}
         remote.close()
         local.close()
+        tests = "skipped" if args.skip_tests else run_opt_in_tests(spec)
     finally:
         if process is not None:
             process.terminate()
@@ -158,6 +174,7 @@ def main() -> None:
         "engine_accepts_dimensions": engine_dimensions,
         "texts_per_s": rate,
         "engine_vs_local": rate["engine"] / rate["local"],
+        "opt_in_tests": tests,
         "seconds": timings,
         "machine": {
             "cpus": os.cpu_count(),
@@ -179,6 +196,7 @@ def main() -> None:
         print(f"| {name} | {value:.1f} |")
     print(f"\nengine / local: {result['engine_vs_local']:.2f}x (load average before {load_before[0]:.1f}, "
           f"after {result['machine']['loadavg_after'][0]:.1f} on {os.cpu_count()} CPUs)")  # fmt: skip
+    print(f"opt-in test (tests/test_openai_http.py -k real_engine): {tests}")
 
 
 if __name__ == "__main__":

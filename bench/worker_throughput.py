@@ -36,13 +36,18 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_worker(model: str, port: int) -> subprocess.Popen[bytes]:
+def start_worker(
+    model: str, port: int, *, device: str = "cpu", extra: list[str] | None = None
+) -> subprocess.Popen[bytes]:
+    """A worker process on loopback, once it listens; its log goes to this process's stderr."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    command = [sys.executable, "-m", "lsp_server.worker", "--model", model, "--device", "cpu",
-               "--port", str(port)]  # fmt: skip
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
+    command = [sys.executable, "-m", "lsp_server.worker", "--model", model, "--device", device,
+               "--port", str(port), *(extra or [])]  # fmt: skip
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the worker exited with status {process.returncode}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
             return process
