@@ -199,9 +199,22 @@ async def test_cancel_request_and_cancel_indexing(
     status = await command(client, "codekin.status")
     assert status["pending"] > 0 or status["files"] < 156  # stopped part-way
 
+    # Edits still reach the index after the user cancelled a full run.
+    scratch = workspace / "src" / "scratch.py"
+    scratch.write_text("")
+    open_document(client, scratch, "")
+    rotate = "def rotate_matrix_clockwise(grid):\n    return [list(row) for row in zip(*grid[::-1])]\n"
+    replace_document(client, scratch, rotate, 2)
+
+    async def edit_found() -> bool:
+        hits = await command(client, "codekin.searchCode", {"query": "rotate a matrix clockwise"})
+        return any(hit["name"] == "rotate_matrix_clockwise" for hit in hits)
+
+    await wait_until(edit_found, 60, "the edited buffer to be indexed")
+
     await command(client, "codekin.reindex")
     status = await wait_indexed(client)
-    assert status["files"] == 156 and status["pending"] == 0
+    assert status["files"] == 157 and status["pending"] == 0
 
 
 async def test_settings_change_at_run_time(

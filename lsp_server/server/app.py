@@ -276,6 +276,7 @@ class CodekinServer(LanguageServer):
 
     async def close_folder(self, folder: Folder) -> None:
         folder.cancel.set()
+        folder.closed.set()
         if folder.watcher is not None:
             watcher, folder.watcher = folder.watcher, None
             await self.in_query_thread(watcher.stop)  # joins threads: not on the event loop
@@ -388,7 +389,7 @@ class CodekinServer(LanguageServer):
                 taken, folder.pending_paths = sorted(folder.pending_paths), set()
             if not taken:
                 return None
-            return index.update_paths(taken, self.spaces(folder), None, folder.cancel)
+            return index.update_paths(taken, self.spaces(folder), None, folder.closed)
 
         while folder.pending_paths and folder.index is index:
             try:

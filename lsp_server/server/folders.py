@@ -29,6 +29,10 @@ class Folder:
     full_again: bool = False
     paths_task: asyncio.Task[None] | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
+    """Stops the running full update (the client's cancel, a reload, closing)."""
+    closed: threading.Event = field(default_factory=threading.Event)
+    """Stops every job of the folder; unlike ``cancel``, never set by the client's progress UI, so
+    edits keep reaching the index after the user cancelled a full run."""
     indexing: bool = False
     """A full update is queued or running: answers may be partial."""
     partial_told: bool = False

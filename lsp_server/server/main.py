@@ -107,6 +107,7 @@ def stop_now(server: CodekinServer) -> None:
     """
     for folder in server.folders:
         folder.cancel.set()
+        folder.closed.set()
     for pool in (server.index_pool, server.query_pool, server.loader_pool):
         pool.shutdown(wait=False, cancel_futures=True)
     code = 0 if server.shutting_down else 1
