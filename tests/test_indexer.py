@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import shutil
 import signal
 import sqlite3
@@ -136,6 +137,70 @@ def test_damaged_ann_is_rebuilt_without_embedding(workspace: Path, open_index) -
     assert reopened.update(("code",)).embedded == 0
     assert queries.search(reopened, "fibonacci number", k=3) == expected
     assert ann_file.stat().st_size > 100  # saved again, whole
+
+
+def test_ann_saves_wait_for_the_interval_and_close(
+    workspace: Path, open_index, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from lsp_server.index import indexer
+    from lsp_server.index.ann import AnnIndex
+
+    monkeypatch.setattr(indexer, "ANN_SAVE_INTERVAL_S", 3600.0)
+    index = open_index(workspace)
+    index.update(("code",))
+    ann_file = index.ann_path("code")
+    first = ann_file.stat().st_mtime_ns  # the first sync writes at once
+    fresh = "def median_of_three(a, b, c):\n    return sorted([a, b, c])[1]\n"
+    (workspace / "src" / "fresh.py").write_text(fresh)
+    index.update_paths(["src/fresh.py"], ("code",))
+    assert any(hit.name == "median_of_three" for hit in queries.search(index, "median of three values", k=3))
+    assert ann_file.stat().st_mtime_ns == first  # synced in memory, not rewritten
+    expect = {"store_id": index.store.store_id, "model": index.model_id, "space": "code", "dim": index.dim}
+    live = set(index.ann("code").live)
+    stale = AnnIndex.load(ann_file, expect)
+    assert stale is not None and stale.live < live  # a stale save: re-synced from the store on load
+    index.close()
+    saved = AnnIndex.load(ann_file, expect)
+    assert saved is not None and saved.live == live
+
+
+def test_targeted_updates_agree_with_a_full_resync(workspace: Path, open_index) -> None:  # type: ignore[no-untyped-def]
+    """Edits through update_paths touch only their files' hashes; after each, the ANN spaces, the
+    pending sets and the texts must be what a scan of the whole store says."""
+    index = open_index(workspace)
+    index.update(ALL)
+    originals = {
+        rel: (workspace / rel).read_text() for rel in ("src/utils.py", "src/copy_of_utils.py", "web/cart.js")
+    }
+    rng = random.Random(7)
+    for step in range(16):
+        rel = rng.choice(sorted(originals))
+        path = workspace / rel
+        action = rng.choice(["append", "copy", "empty", "delete", "restore"])
+        if action == "append" and path.exists():
+            with path.open("a") as out:
+                out.write(f'\n\ndef step_{step}(x):\n    """Step {step}."""\n    return x * {step}\n')
+        elif action == "copy":  # the same units in two files: their vectors stay while one holds them
+            other = rng.choice(sorted(originals))
+            path.write_text(originals[other] if other.endswith(rel[-3:]) else originals[rel])
+        elif action == "empty":
+            path.write_text("")
+        elif action == "delete" and path.exists():
+            path.unlink()
+        else:
+            path.write_text(originals[rel])
+        if not path.exists() and rel not in index.store.files():
+            continue  # a path the index does not know goes through a full scan: not this test's subject
+        index.update_paths([rel], ALL)
+        for space in ALL:
+            assert index._ann_in_sync(space), (step, action, space)
+            full = set(index.store.live_vector_ids(index.model_id, space).tolist())
+            assert index.ann(space).live == full, (step, action, space)
+            assert index.store.pending_hashes(index.model_id, space) == []
+        with sqlite3.connect(index.store.path) as db:
+            orphans = db.execute("SELECT count(*) FROM texts WHERE hash NOT IN (SELECT hash FROM units)")
+            missing = db.execute("SELECT count(*) FROM units WHERE hash NOT IN (SELECT hash FROM texts)")
+            assert (orphans.fetchone()[0], missing.fetchone()[0]) == (0, 0), (step, action)
 
 
 def test_bad_files_are_logged_and_skipped(

@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -57,9 +57,18 @@ class AnnIndex:
 
         Returns (added or restored, removed)."""
         wanted = set(live_ids.tolist())
-        gone = self.live - wanted
-        back = (wanted - self.live) & self.present
-        new = np.fromiter(wanted - self.present, dtype=np.int64)
+        return self._apply(wanted - self.live, self.live - wanted, fetch)
+
+    def update(
+        self, live_ids: Iterable[int], dead_ids: Iterable[int], fetch: FetchVectors
+    ) -> tuple[int, int]:
+        """Make ``live_ids`` live and ``dead_ids`` not, leaving every other id as it is: an edit's
+        few changed vectors, without a scan of the whole space. Returns (added or restored, removed)."""
+        return self._apply(set(live_ids) - self.live, set(dead_ids) & self.live, fetch)
+
+    def _apply(self, coming: set[int], gone: set[int], fetch: FetchVectors) -> tuple[int, int]:
+        back = coming & self.present
+        new = np.fromiter(coming - self.present, dtype=np.int64)
         ids, vectors = fetch(new) if len(new) else (new, np.zeros((0, self.dim), dtype=np.float32))
         with self.lock.write():
             for label in gone:

@@ -17,6 +17,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import platformdirs
@@ -43,6 +44,11 @@ QUERY_CACHE_SIZE = 256
 
 EMBED_CHUNK = int(os.environ.get("CODEKIN_EMBED_CHUNK", "256"))
 """Texts per committed embedding step: small enough that an interruption loses little."""
+
+ANN_SAVE_INTERVAL_S = 30.0
+"""How long a synced ANN space may wait before it is written again. The saved file is a cache: one
+that missed the last edits is re-synced from the store when it is loaded, and vector ids are never
+reused, so waiting is safe; writing the whole HNSW file after every keystroke's update is not cheap."""
 
 
 class Cancelled(Exception):
@@ -83,6 +89,8 @@ class WorkspaceIndex:
         self._dim: int | None = None
         self._anns: dict[str, AnnIndex] = {}
         self._ann_generation: dict[str, int] = {}
+        self._ann_unsaved: dict[str, dict[str, Any]] = {}
+        self._ann_saved_at: dict[str, float] = {}
         self._ann_lock = threading.Lock()
         self._update_lock = threading.Lock()
         self._overlays: dict[str, bytes] = {}
@@ -107,7 +115,14 @@ class WorkspaceIndex:
         return self._dim
 
     def close(self) -> None:
+        self.flush()
         self.store.close()
+
+    def flush(self) -> None:
+        """Write the ANN spaces that changed since they were last saved."""
+        with self._ann_lock:
+            for space in list(self._ann_unsaved):
+                self._save_ann(space, force=True)
 
     # -- updating ------------------------------------------------------------------------------
 
@@ -139,29 +154,47 @@ class WorkspaceIndex:
         started = time.perf_counter()
         report = progress or (lambda phase, done, total: None)
         with self._update_lock:
-            known = self.store.files()
+            known = self.store.files_named(paths)
             with self._overlay_lock:
                 open_buffers = set(self._overlays)
             if any(path.endswith("/") or (path not in known and path not in open_buffers) for path in paths):
                 stored, changed_files = self._scan(report, cancel)
-            else:
-                stored, changed_files = [], 0
-                for path in dict.fromkeys(paths):
-                    try:
-                        stat = (self.root / path).stat()
-                        size, mtime_ns = stat.st_size, stat.st_mtime_ns
-                    except OSError:
-                        size = mtime_ns = -1
-                    if size < 0 and path not in open_buffers:
-                        self.store.remove_files([path])
-                        changed_files += 1
-                        continue
-                    units = self._reparse(path, size, mtime_ns, known.get(path))
-                    changed_files += units is not None
-                    stored += units or []
-                if changed_files:
-                    self.store.drop_unreferenced_texts()
-            return self._finish(spaces, stored, changed_files, started, report, cancel)
+                return self._finish(spaces, stored, changed_files, started, report, cancel)
+            # Only these files' units can have changed: everything below costs lookups by hash, not
+            # scans of the whole store, so an edit costs the same in a small or a huge workspace.
+            in_sync = {space for space in spaces if self._ann_in_sync(space)}
+            stored, changed_files, replaced = [], 0, set()
+            for path in dict.fromkeys(paths):
+                try:
+                    stat = (self.root / path).stat()
+                    size, mtime_ns = stat.st_size, stat.st_mtime_ns
+                except OSError:
+                    size = mtime_ns = -1
+                before = self.store.unit_hashes_of_files([path])
+                if size < 0 and path not in open_buffers:
+                    changed_files += self.store.remove_files([path])
+                    replaced |= before
+                    continue
+                units = self._reparse(path, size, mtime_ns, known.get(path))
+                if units is not None:
+                    changed_files += 1
+                    replaced |= before
+                    stored += units
+            if replaced:
+                self.store.drop_unreferenced_texts(digest for _, digest in replaced)
+            touched = {(space, digest) for space, digest in stored} | replaced
+            embedded = reused = 0
+            for space in spaces:
+                new_hashes = [digest for unit_space, digest in stored if unit_space == space]
+                reused += self.store.count_embedded(self.model_id, space, new_hashes)
+                missing = self.store.missing_vectors(self.model_id, space, new_hashes)
+                embedded += self._embed(space, missing, report, cancel)
+            for space in spaces:  # after every write, so that each space is in sync with the last
+                if space in in_sync:
+                    self._update_ann(space, {digest for s, digest in touched if s == space})
+                else:
+                    self.ann(space)
+            return self._summary(embedded, reused, changed_files, started)
 
     def _finish(
         self,
@@ -176,8 +209,12 @@ class WorkspaceIndex:
         for space in spaces:
             new_hashes = [digest for unit_space, digest in stored if unit_space == space]
             reused += self.store.count_embedded(self.model_id, space, new_hashes)
-            embedded += self._embed_pending(space, report, cancel)
+            embedded += self._embed(space, self.store.pending_hashes(self.model_id, space), report, cancel)
+        for space in spaces:  # after every write, so that each space is in sync with the last
             self.ann(space)
+        return self._summary(embedded, reused, changed_files, started)
+
+    def _summary(self, embedded: int, reused: int, changed_files: int, started: float) -> IndexSummary:
         return IndexSummary(
             files=self.store.count_files(),
             units=self.store.count_units(),
@@ -297,8 +334,8 @@ class WorkspaceIndex:
         )
         return [(unit.space, content_hash(unit.text)) for unit in units]
 
-    def _embed_pending(self, space: str, report: Progress, cancel: threading.Event | None) -> int:
-        pending = self.store.pending_hashes(self.model_id, space)
+    def _embed(self, space: str, pending: list[str], report: Progress, cancel: threading.Event | None) -> int:
+        """Embed the texts of ``pending`` hashes as ``space``'s passages, committing chunk by chunk."""
         if not pending:
             return 0
         texts = self.store.texts(pending)
@@ -336,21 +373,54 @@ class WorkspaceIndex:
             if ann is not None and self._ann_generation.get(space) == generation:
                 return ann
             path = self.ann_path(space)
-            expect = {
-                "store_id": self.store.store_id,
-                "model": self.model_id,
-                "space": space,
-                "dim": self.dim,
-            }
+            expect = self._ann_meta(space)
             if ann is None:
                 ann = AnnIndex.load(path, expect) or AnnIndex(self.dim)
                 self._anns[space] = ann
             live = self.store.live_vector_ids(self.model_id, space)
             added, removed = ann.sync(live, self.store.vectors_by_id)
             if added or removed or not path.exists():
-                ann.save(path, expect)
+                self._ann_unsaved[space] = expect
+            self._save_ann(space, force=not path.exists())
             self._ann_generation[space] = generation
             return ann
+
+    def _ann_in_sync(self, space: str) -> bool:
+        """Whether ``space``'s ANN index is loaded and matches the store as it is now."""
+        return space in self._anns and self._ann_generation.get(space) == self.store.generation
+
+    def _update_ann(self, space: str, hashes: set[str]) -> None:
+        """Bring an in-sync ANN index up to date after a change that touched only ``hashes``."""
+        with self._ann_lock:
+            ann = self._anns[space]
+            live, dead = self.store.vector_liveness(self.model_id, space, hashes)
+            added, removed = ann.update(live, dead, self.store.vectors_by_id)
+            if added or removed:
+                self._ann_unsaved[space] = self._ann_meta(space)
+            self._save_ann(space, force=False)
+            self._ann_generation[space] = self.store.generation
+
+    def resync_anns(self, spaces: Sequence[str]) -> None:
+        """Re-sync ``spaces`` with a scan of all their live vectors (what a full update ends with)."""
+        for space in spaces:
+            self._ann_generation.pop(space, None)
+            self.ann(space)
+
+    def _save_ann(self, space: str, *, force: bool) -> None:
+        """Save ``space`` if it changed and ``force`` or ANN_SAVE_INTERVAL_S passed; holds ``_ann_lock``."""
+        expect = self._ann_unsaved.get(space)
+        if expect is None:
+            return
+        now = time.monotonic()
+        if not force and now - self._ann_saved_at.get(space, -ANN_SAVE_INTERVAL_S) < ANN_SAVE_INTERVAL_S:
+            return
+        self._anns[space].save(self.ann_path(space), expect)
+        self._ann_saved_at[space] = now
+        del self._ann_unsaved[space]
+
+    def _ann_meta(self, space: str) -> dict[str, Any]:
+        """What a saved ANN file must have been made for to be loaded for ``space``."""
+        return {"store_id": self.store.store_id, "model": self.model_id, "space": space, "dim": self.dim}
 
     def pending_count(self, space: str) -> int:
         """How many distinct contents of ``space`` still wait for a vector."""

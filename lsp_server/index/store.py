@@ -21,6 +21,7 @@ from typing import TypeVar
 
 import numpy as np
 
+from lsp_server.config import SPACES
 from lsp_server.embedding.base import Vectors
 
 T = TypeVar("T")
@@ -161,6 +162,33 @@ class Store:
             rows = self._db.execute("SELECT path, size, mtime_ns, hash FROM files").fetchall()
         return {row[0]: StoredFile(*row) for row in rows}
 
+    def files_named(self, paths: Iterable[str]) -> dict[str, StoredFile]:
+        """The stored files among ``paths`` (what ``files`` gives, for a few paths only)."""
+        out: dict[str, StoredFile] = {}
+        with self._lock:
+            for chunk in _chunks(sorted(set(paths)), 500):
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(
+                    f"SELECT path, size, mtime_ns, hash FROM files WHERE path IN ({marks})", chunk
+                )
+                out.update((row[0], StoredFile(*row)) for row in rows)
+        return out
+
+    def unit_hashes_of_files(self, paths: Iterable[str]) -> set[tuple[str, str]]:
+        """(space, content hash) of every unit the files at ``paths`` hold now."""
+        out: set[tuple[str, str]] = set()
+        with self._lock:
+            for chunk in _chunks(sorted(set(paths)), 500):
+                marks = ",".join("?" * len(chunk))
+                out.update(
+                    self._db.execute(
+                        "SELECT u.space, u.hash FROM units u JOIN files f ON f.id = u.file_id"
+                        f" WHERE f.path IN ({marks})",
+                        chunk,
+                    )
+                )
+        return out
+
     def touch_file(self, path: str, size: int, mtime_ns: int) -> None:
         """Record a new stat for a file whose bytes did not change."""
         with self.transaction() as db:
@@ -188,6 +216,8 @@ class Store:
             rows = []
             texts = {}
             for unit in units:
+                if unit.space not in SPACES:  # drop_unreferenced_texts relies on knowing every space
+                    raise ValueError(f"unknown space {unit.space!r}")
                 digest = content_hash(unit.text)
                 texts[digest] = unit.text
                 rows.append(
@@ -208,9 +238,20 @@ class Store:
                 removed += db.execute("DELETE FROM files WHERE path = ?", (path,)).rowcount
             return removed
 
-    def drop_unreferenced_texts(self) -> None:
+    def drop_unreferenced_texts(self, among: Iterable[str] | None = None) -> None:
+        """Delete the texts no unit refers to: all of them (a scan of every unit), or only those
+        ``among`` these hashes (the units an edit replaced; index lookups, whatever the store's size)."""
         with self.transaction() as db:
-            db.execute("DELETE FROM texts WHERE hash NOT IN (SELECT hash FROM units)")
+            if among is None:
+                db.execute("DELETE FROM texts WHERE hash NOT IN (SELECT hash FROM units)")
+                return
+            # units_by_hash leads with the space: name every space so that each probe uses it.
+            spaces = ",".join("?" * len(SPACES))
+            db.executemany(
+                "DELETE FROM texts WHERE hash = ? AND NOT EXISTS (SELECT 1 FROM units u"
+                f" WHERE u.space IN ({spaces}) AND u.hash = texts.hash)",
+                [(digest, *SPACES) for digest in sorted(set(among))],
+            )
 
     def count_units(self, space: str | None = None) -> int:
         with self._lock:
@@ -311,6 +352,38 @@ class Store:
                     )
                 )
         return sum(1 for digest in hashes if digest in present)
+
+    def missing_vectors(self, model: str, space: str, hashes: Iterable[str]) -> list[str]:
+        """Those of ``hashes`` (distinct, in order) that have no vector for ``model`` in ``space``."""
+        wanted = list(dict.fromkeys(hashes))
+        present: set[str] = set()
+        with self._lock:
+            for chunk in _chunks(wanted, 500):
+                marks = ",".join("?" * len(chunk))
+                present.update(
+                    row[0]
+                    for row in self._db.execute(
+                        f"SELECT hash FROM vectors WHERE model = ? AND space = ? AND hash IN ({marks})",
+                        (model, space, *chunk),
+                    )
+                )
+        return [digest for digest in wanted if digest not in present]
+
+    def vector_liveness(self, model: str, space: str, hashes: Iterable[str]) -> tuple[list[int], list[int]]:
+        """The vector ids of ``hashes`` split into (live: some unit refers to it, dead: none does)."""
+        live: list[int] = []
+        dead: list[int] = []
+        with self._lock:
+            for chunk in _chunks(sorted(set(hashes)), 500):
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(
+                    "SELECT v.id, EXISTS (SELECT 1 FROM units u WHERE u.space = v.space AND u.hash = v.hash)"
+                    f" FROM vectors v WHERE v.model = ? AND v.space = ? AND v.hash IN ({marks})",
+                    (model, space, *chunk),
+                )
+                for vid, referenced in rows:
+                    (live if referenced else dead).append(int(vid))
+        return live, dead
 
     def live_vector_ids(self, model: str, space: str) -> np.ndarray:
         """Ids of the vectors that at least one current unit of ``space`` refers to."""

@@ -1,0 +1,133 @@
+"""What one edit costs the index: ``update_paths`` for a single changed file, at workspace scale.
+
+Every keystroke pause (after ``indexDelayMs``) and every save runs ``update_paths`` on the index thread,
+and a code lens or a query waits behind it. This opens a workspace that ``bench/lsp_latency.py`` built
+and indexed (its seeded synthetic Python, 10k symbols by default, MiniLM, spaces code, docs and
+completions) on a scratch copy of its index, then edits random files, one at a time: each edit appends
+a new, distinct function, so each update parses one file, embeds its new units and brings the three
+ANN spaces up to date. Beside it, in the same process and in alternation, the same kind of edit is
+followed by the full re-sync of the ANN spaces that a full ``update`` does (a scan of every live
+vector id per space): that baseline is what each edit cost before the targeted path.
+
+Reports the median and p95 per path, their ratio, and where the time goes (cProfile, cumulative, over
+the targeted edits).
+
+    python bench/lsp_latency.py --symbols 10000 --phases index    # once: builds the workspace and index
+    python bench/edit_cost.py [--workdir /tmp/codekin-lsp-bench] [--symbols 10000] [--edits 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import pstats
+import random
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from lsp_server.config import Settings  # noqa: E402
+from lsp_server.embedding import load_embedder  # noqa: E402
+from lsp_server.index import indexer  # noqa: E402
+from lsp_server.index.indexer import WorkspaceIndex  # noqa: E402
+
+SPACES = ("code", "docs", "completions")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def edit(workspace: Path, path: str, serial: int) -> None:
+    """Append a distinct function (a docstring too, so the docs space changes as well)."""
+    with (workspace / path).open("a", encoding="utf-8") as out:
+        out.write(
+            f"\n\ndef bench_edit_{serial}(values, limit={serial}):\n"
+            f'    """Keep the values below {serial} and sum them."""\n'
+            f"    return sum(v for v in values if v < limit) + {serial}\n"
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--workdir", default="/tmp/codekin-lsp-bench")
+    parser.add_argument("--symbols", type=int, default=10000)
+    parser.add_argument("--edits", type=int, default=40)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=str(ROOT / "bench" / "out" / "edit_cost.json"))
+    args = parser.parse_args()
+    work = Path(args.workdir)
+    built_ws = work / f"ws-{args.symbols}"
+    # the server keeps one subfolder per workspace folder under its indexDir
+    built_index = next((work / f"index-{args.symbols}-{'-'.join(SPACES)}").glob("*/index.sqlite3"), None)
+    if not built_ws.is_dir() or built_index is None:
+        print(f"no indexed workspace under {work}: run bench/lsp_latency.py --symbols {args.symbols} first")
+        return 2
+    scratch = work / f"edit-cost-{args.symbols}"
+    shutil.rmtree(scratch, ignore_errors=True)
+    shutil.copytree(built_ws, scratch / "ws")
+    shutil.copytree(built_index.parent, scratch / "index")
+    settings = Settings(model="minilm", spaces=SPACES, index_dir=str(scratch / "index"))
+    index = WorkspaceIndex(scratch / "ws", settings, load_embedder("minilm", "cpu"))
+    opened = time.perf_counter()
+    first = index.update(SPACES)
+    print(f"opened and checked in {time.perf_counter() - opened:.1f} s: {first}", file=sys.stderr)
+    files = sorted(index.store.files())
+    rng = random.Random(args.seed)
+    before = "before: + full ANN re-sync, saved each edit"
+    timings: dict[str, list[float]] = {"targeted": [], before: []}
+    interval = indexer.ANN_SAVE_INTERVAL_S
+    profiler = cProfile.Profile()
+    for serial in range(args.edits * 2):
+        path = rng.choice(files)
+        edit(scratch / "ws", path, serial)
+        targeted = serial % 2 == 0
+        started = time.perf_counter()
+        if targeted:
+            indexer.ANN_SAVE_INTERVAL_S = interval
+            profiler.enable()
+            index.update_paths([path], SPACES)
+            profiler.disable()
+        else:
+            indexer.ANN_SAVE_INTERVAL_S = 0.0
+            index.update_paths([path], SPACES)
+            index.resync_anns(SPACES)
+        timings["targeted" if targeted else before].append(time.perf_counter() - started)
+    index.close()
+    stats = io.StringIO()
+    pstats.Stats(profiler, stream=stats).sort_stats("cumulative").print_stats(25)
+    units = first.units
+    rows = {
+        name: {
+            "median_ms": round(1000 * statistics.median(values), 1),
+            "p95_ms": round(1000 * percentile(values, 0.95), 1),
+        }
+        for name, values in timings.items()
+    }
+    report: dict[str, Any] = {"symbols": args.symbols, "units": units, "edits": args.edits, "rows": rows,
+                              "baseline_over_targeted_median": round(
+                                  rows[before]["median_ms"] / rows["targeted"]["median_ms"], 2)}  # fmt: skip
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=1))
+    print(stats.getvalue())
+    print(f"{units} units in {len(files)} files, {args.edits} edits per path\n")
+    print("| path | median ms | p95 ms |\n|---|---|---|")
+    for name, row in rows.items():
+        print(f"| {name} | {row['median_ms']} | {row['p95_ms']} |")
+    print(f"\nfull re-sync / targeted (median): {report['baseline_over_targeted_median']}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
