@@ -86,6 +86,31 @@ def test_ann_sync_delete_restore_and_recall(tmp_path: Path) -> None:
     assert added == n // 2
 
 
+def test_ann_fetches_in_slices_and_updates_a_few_ids(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lsp_server.index import ann as ann_module
+
+    monkeypatch.setattr(ann_module, "FETCH_SLICE", 64)
+    dim, n = 16, 3000
+    table = {i + 1: v for i, v in enumerate(_vectors(n, dim))}
+    asked: list[int] = []
+    fetch = _fetcher(table)
+
+    def counting(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        asked.append(len(ids))
+        return fetch(ids)
+
+    ann = AnnIndex(dim)
+    assert ann.sync(np.arange(1, n + 1), counting) == (n, 0)
+    assert max(asked) == 64 and sum(asked) == n
+    assert ann._index.get_max_elements() == n  # grown once (from 1024), to what was needed
+    probe = table[500][None, :]
+    assert ann.query(probe, 1)[0][0][0] == 500
+    assert ann.update([], [500], counting) == (0, 1)  # only the given ids change
+    assert ann.query(probe, 1)[0][0][0] != 500 and len(ann) == n - 1
+    assert ann.update([500], [], counting) == (1, 0) and ann.query(probe, 1)[0][0][0] == 500
+    assert sum(asked) == n  # restored by unmarking, not fetched again
+
+
 def test_ann_query_more_than_live(tmp_path: Path) -> None:
     ann = AnnIndex(8)
     table = {i: v for i, v in enumerate(_vectors(3, 8), start=1)}

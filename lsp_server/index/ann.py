@@ -29,6 +29,10 @@ FetchVectors = Callable[[np.ndarray], tuple[np.ndarray, Vectors]]
 M = 16
 EF_CONSTRUCTION = 200
 EF_SEARCH = 128
+FETCH_SLICE = 8192
+"""Vectors read from the store and added per step while building or syncing."""
+GROWTH = 1.25
+"""Capacity growth when the index is full: doubling a 100k-vector index would allocate ~170 MB at once."""
 
 
 class AnnIndex:
@@ -68,21 +72,29 @@ class AnnIndex:
 
     def _apply(self, coming: set[int], gone: set[int], fetch: FetchVectors) -> tuple[int, int]:
         back = coming & self.present
-        new = np.fromiter(coming - self.present, dtype=np.int64)
-        ids, vectors = fetch(new) if len(new) else (new, np.zeros((0, self.dim), dtype=np.float32))
+        new = np.fromiter(sorted(coming - self.present), dtype=np.int64)
         with self.lock.write():
             for label in gone:
                 self._index.mark_deleted(label)
             for label in back:
                 self._index.unmark_deleted(label)
-            if len(ids):
-                needed = self._index.get_current_count() + len(ids)
-                if needed > self._index.get_max_elements():
-                    self._index.resize_index(max(needed, 2 * self._index.get_max_elements()))
+            self.live = (self.live - gone) | back
+            needed = self._index.get_current_count() + len(new)
+            if needed > self._index.get_max_elements():
+                self._index.resize_index(max(needed, int(GROWTH * self._index.get_max_elements())))
+        added = 0
+        # In slices, so that a build holds one slice of vectors at a time (not every vector of the
+        # space, as blobs and as a matrix), and queries get the lock between slices.
+        for start in range(0, len(new), FETCH_SLICE):
+            ids, vectors = fetch(new[start : start + FETCH_SLICE])
+            if not len(ids):
+                continue
+            with self.lock.write():
                 self._index.add_items(_fit(vectors, self.dim), ids)
-            self.live = (self.live - gone) | back | set(ids.tolist())
-            self.present |= set(ids.tolist())
-        return len(ids) + len(back), len(gone)
+                self.live |= set(ids.tolist())
+                self.present |= set(ids.tolist())
+            added += len(ids)
+        return added + len(back), len(gone)
 
     def query(self, vectors: Vectors, k: int) -> list[list[tuple[int, float]]]:
         """The ``k`` nearest live vectors of each row: [(vector id, cosine), ...], best first."""
