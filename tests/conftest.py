@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# The user cache folder (default index folders, remembered model identities) of this session, for the
+# tests and every server they start: never the developer's own, never one left by an earlier run.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="codekin-test-cache-")
 
 
 @pytest.fixture(scope="session")

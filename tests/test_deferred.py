@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
 from lsp_server.embedding import load_embedder
 from lsp_server.embedding.base import Embedder, EmbeddingError
 from lsp_server.embedding.deferred import DeferredEmbedder
+from lsp_server.embedding.identity import Identity, IdentityCache, identity_key
 
 
 def test_uses_wait_for_the_model_and_give_the_same_vectors() -> None:
@@ -30,3 +33,40 @@ def test_a_failed_load_is_an_embedding_error() -> None:
     with pytest.raises(EmbeddingError, match="disk on fire"):
         _ = deferred.model_id
     deferred.close()  # nothing to close, and no error
+
+
+def test_an_expected_identity_answers_before_the_model_and_is_checked(tmp_path: Path) -> None:
+    minilm = load_embedder("minilm", "cpu")
+    loading: Future[Embedder] = Future()
+    deferred = DeferredEmbedder(loading, Identity.of(minilm))
+    # Nothing here waits: the future has no result yet.
+    assert (deferred.model_id, deferred.dim) == ("minilm", 384) and not deferred.ready
+    assert deferred.prefix("nl2code", "query") == minilm.prefix("nl2code", "query")
+    assert deferred.mismatch() is None
+    loading.set_result(minilm)
+    assert deferred.mismatch() is None
+    assert deferred.embed(["x = 1"], "code2code", "passage").shape == (1, 384)
+
+    stale = Identity("minilm", 512, Identity.of(minilm).prefixes)  # what a changed model folder gives
+    wrong = DeferredEmbedder(loading, stale)
+    assert wrong.dim == 512
+    problem = wrong.mismatch()
+    assert problem is not None and "384" in problem and "512" in problem
+    with pytest.raises(EmbeddingError, match="not as minilm"):  # never stored under the stale id
+        wrong.embed(["x = 1"], "code2code", "passage")
+
+
+def test_identity_cache_round_trip_and_damage(tmp_path: Path) -> None:
+    cache = IdentityCache(tmp_path / "ids.json")
+    key = identity_key(spec="minilm", device="cpu")
+    assert cache.get(key) is None
+    identity = Identity.of(load_embedder("minilm", "cpu"))
+    cache.put(key, identity)
+    assert IdentityCache(tmp_path / "ids.json").get(key) == identity
+    assert cache.get(identity_key(spec="minilm", device="cuda")) is None
+    (tmp_path / "ids.json").write_text("{not json")
+    assert cache.get(key) is None
+    cache.put(key, identity)  # a damaged file is replaced, not fatal
+    assert cache.get(key) == identity
+    (tmp_path / "ids.json").write_text(json.dumps({key: {"model_id": "m", "dim": "many"}}))
+    assert cache.get(key) is None

@@ -10,9 +10,12 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -20,6 +23,8 @@ import pytest
 from lsp_server.config import Settings
 from lsp_server.embedding import load_embedder
 from lsp_server.embedding.base import Embedder
+from lsp_server.embedding.deferred import DeferredEmbedder
+from lsp_server.embedding.identity import Identity
 from lsp_server.index.indexer import WorkspaceIndex
 from lsp_server.retrieval import queries
 from tests.workspace_fixture import make_workspace
@@ -201,6 +206,34 @@ def test_targeted_updates_agree_with_a_full_resync(workspace: Path, open_index) 
             orphans = db.execute("SELECT count(*) FROM texts WHERE hash NOT IN (SELECT hash FROM units)")
             missing = db.execute("SELECT count(*) FROM units WHERE hash NOT IN (SELECT hash FROM texts)")
             assert (orphans.fetchone()[0], missing.fetchone()[0]) == (0, 0), (step, action)
+
+
+def test_a_reopened_index_answers_from_stored_vectors_before_the_model_loads(
+    workspace: Path, tmp_path: Path, minilm: Embedder
+) -> None:
+    settings = Settings(index_dir=str(tmp_path / "index"))
+    first = WorkspaceIndex(workspace, settings, minilm)
+    first.update(ALL)
+    want = queries.similar(first, "src/utils.py", 8, k=3)
+    first.close()
+
+    loading: Future[Embedder] = Future()  # a model that has not loaded (yet)
+    reopened = WorkspaceIndex(workspace, settings, DeferredEmbedder(loading, Identity.of(minilm)))
+    answered: list[Any] = []
+
+    def restart() -> None:
+        answered.append(reopened.update(ALL))
+        answered.append(queries.similar(reopened, "src/utils.py", 8, k=3))
+
+    worker = threading.Thread(target=restart, daemon=True)
+    worker.start()
+    worker.join(60)
+    assert not worker.is_alive(), "the restart waited for the model"
+    summary, got = answered
+    assert summary.embedded == 0 and summary.files == 5 and not loading.done()
+    assert [(h.path, h.name) for _, h in got[1]] == [(h.path, h.name) for _, h in want[1]]
+    loading.set_result(minilm)
+    reopened.close()
 
 
 def test_bad_files_are_logged_and_skipped(

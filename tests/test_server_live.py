@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import sqlite3
 import sys
 import tempfile
 from pathlib import Path
@@ -18,6 +19,8 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcRequestCancelled
 from pytest_lsp import ClientServerConfig, LanguageClient
 
+from lsp_server.embedding.base import SIDES, TASKS
+from lsp_server.embedding.identity import Identity, IdentityCache, identity_key
 from tests.lsp_helpers import (
     SERVER,
     command,
@@ -65,6 +68,20 @@ def workspace(tmp_path: Path) -> Path:
     root = make_workspace(tmp_path / "ws")
     (root / "src" / "notes.py").write_text(NOTES)
     return root
+
+
+CACHE_HOME = Path(tempfile.gettempdir()) / f"codekin-test-cache-{os.getpid()}"
+OWN_CACHE_SERVER = ClientServerConfig(
+    server_command=SERVER.server_command,
+    server_env={**SERVER.server_env, "XDG_CACHE_HOME": str(CACHE_HOME)},
+)
+
+
+@pytest_lsp.fixture(config=OWN_CACHE_SERVER)
+async def own_cache_client(lsp_client: LanguageClient) -> Any:
+    """The server with a user cache folder of its own (where it remembers model identities)."""
+    yield
+    await asyncio.wait_for(lsp_client.shutdown_session(), 60)
 
 
 def _options(tmp_path: Path, **extra: Any) -> dict[str, Any]:
@@ -290,3 +307,34 @@ async def test_near_duplicate_hints_when_switched_on(
     assert hint.range.start.line == line_of(PY_UTILS, "def load_json_config")
     related = hint.related_information or []
     assert [info.location.uri for info in related] == [uri(workspace / "src" / "copy_of_utils.py")]
+
+
+async def test_a_stale_remembered_model_identity_is_replaced(
+    own_cache_client: LanguageClient, workspace: Path, tmp_path: Path
+) -> None:
+    """The identity remembered from the last start lets the index open before the model loads; when
+    the model turns out different (a folder whose weights changed, say), nothing is stored under the
+    stale identity and the index re-opens under the real one, without an error for the user."""
+    client = own_cache_client
+    shutil.rmtree(CACHE_HOME, ignore_errors=True)
+    stale = Identity("minilm", 128, tuple((task, side, "") for task in TASKS for side in SIDES))
+    key = identity_key(spec="minilm", device="cpu", batch_tokens=None, workers=None)
+    IdentityCache(CACHE_HOME / "codekin" / "model-identities.json").put(key, stale)
+
+    await initialize(client, [workspace], _options(tmp_path))
+
+    def reopened() -> bool:
+        return any("re-opening the index" in m.message for m in client.messages)
+
+    await wait_until(reopened, 120, "the server to notice the model's real identity")
+    status = await wait_indexed(client)
+    assert status["model"] == "minilm" and status["pending"] == 0 and status["files"] == 6
+    hits = await command(client, "codekin.searchCode", {"query": "n-th fibonacci number"})
+    assert hits and hits[0]["name"] == "fibonacci"
+    assert not [m.message for m in client.messages if m.type == types.MessageType.Error]
+    stores = list((tmp_path / "index").glob("*/index.sqlite3"))
+    with sqlite3.connect(stores[0]) as db:
+        assert {row[0] for row in db.execute("SELECT DISTINCT dim FROM vectors")} == {384}
+    remembered = IdentityCache(CACHE_HOME / "codekin" / "model-identities.json").get(key)
+    assert remembered is not None and remembered.dim == 384
+    shutil.rmtree(CACHE_HOME, ignore_errors=True)

@@ -38,6 +38,7 @@ __all__ = [
     "QWEN3_TASK_DESCRIPTIONS",
     "SIDES",
     "TASKS",
+    "WORKER_ENV",
     "Embedder",
     "EmbeddingError",
     "Profile",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -26,9 +27,10 @@ from pygls.lsp.server import LanguageServer
 
 from lsp_server import __version__
 from lsp_server.config import DEFAULT_EXCLUDES, Settings, load_settings
-from lsp_server.embedding import load_embedder
+from lsp_server.embedding import WORKER_ENV, load_embedder
 from lsp_server.embedding.base import Embedder, EmbeddingError
 from lsp_server.embedding.deferred import DeferredEmbedder
+from lsp_server.embedding.identity import Identity, IdentityCache, identity_key
 from lsp_server.embedding.priority import PriorityEmbedder
 from lsp_server.index.indexer import Cancelled, IndexSummary, WorkspaceIndex, default_index_dir
 from lsp_server.server.folders import Folder, folder_for, path_of_uri
@@ -73,6 +75,7 @@ class CodekinServer(LanguageServer):
         self.init_options: Any = None
         self.embedder: PriorityEmbedder | None = None
         self.embedder_problem: str | None = None
+        self.identities = IdentityCache()
         self.folders: list[Folder] = []
         self.index_pool = ThreadPoolExecutor(1, thread_name_prefix="codekin-index")
         self.query_pool = ThreadPoolExecutor(2, thread_name_prefix="codekin-query")
@@ -144,25 +147,32 @@ class CodekinServer(LanguageServer):
                 log.info("workspace/configuration failed (%s); using initializationOptions", exc)
         return parse_options(raw, "codekin settings")
 
-    async def apply(self, parsed: tuple[ServerOptions, list[str]], extra_problems: list[str]) -> None:
+    async def apply(
+        self,
+        parsed: tuple[ServerOptions, list[str]],
+        extra_problems: list[str],
+        *,
+        reload_model: bool = False,
+    ) -> None:
         """Make ``options`` current: reload the model if it changed, re-index what the change affects."""
         assert self._apply_lock is not None
         options, problems = parsed
         async with self._apply_lock:
             self.reconfiguring = True
             try:
-                await self._apply(options, problems + extra_problems)
+                await self._apply(options, problems + extra_problems, reload_model)
             finally:
                 self.reconfiguring = False
 
-    async def _apply(self, options: ServerOptions, problems: list[str]) -> None:
+    async def _apply(self, options: ServerOptions, problems: list[str], reload_model: bool = False) -> None:
         previous, self.options = self.options, options
         folder_specs = self.workspace_folder_specs()
         settings_of = await self.in_query_thread(self._folder_settings, folder_specs, problems)
         for problem in list(problems):
             self.show(f"{problem}; the default is used")
         reload = (
-            self.embedder is None
+            reload_model
+            or self.embedder is None
             or previous.embedder_spec != options.embedder_spec
             or any(previous.engine.get(key) != options.engine.get(key) for key in RELOAD_KEYS)
         )
@@ -170,9 +180,13 @@ class CodekinServer(LanguageServer):
         if reload:
             for folder in self.folders:
                 folder.cancel.set()
-            # The model loads on its own thread; folders open and rescan meanwhile (DeferredEmbedder).
-            loading = self.loader_pool.submit(self._load_embedder, options)
-            retired, self.embedder = self.embedder, PriorityEmbedder(DeferredEmbedder(loading))
+            # The model loads on its own thread; folders open and rescan meanwhile (DeferredEmbedder),
+            # and with the identity the model had the last time, they answer from stored vectors too.
+            key = self.identity_key(options)
+            loading = self.loader_pool.submit(self._load_embedder, options, key)
+            deferred = DeferredEmbedder(loading, self.identities.get(key))
+            loading.add_done_callback(lambda _: self.call_in_loop(self.model_loaded, deferred))
+            retired, self.embedder = self.embedder, PriorityEmbedder(deferred)
         changed: list[Folder] = []
         kept: list[Folder] = []
         for uri, root in folder_specs:
@@ -226,7 +240,31 @@ class CodekinServer(LanguageServer):
             out[uri] = settings
         return out
 
-    def _load_embedder(self, options: ServerOptions) -> Embedder:
+    def identity_key(self, options: ServerOptions) -> str:
+        spec = options.embedder_spec
+        return identity_key(
+            spec=spec,
+            device=options.engine.get("device"),
+            batch_tokens=options.engine.get("batch_tokens"),
+            workers=os.environ.get(WORKER_ENV) if spec == "auto" else None,
+        )
+
+    @staticmethod
+    def model_changed_under(index: WorkspaceIndex) -> bool:
+        """Whether ``index`` runs on a model that loaded with another identity than it opened with."""
+        inner = getattr(index.embedder, "inner", None)
+        return isinstance(inner, DeferredEmbedder) and inner.mismatch() is not None
+
+    def model_loaded(self, deferred: DeferredEmbedder) -> None:
+        """A model loaded with another identity than remembered: load it again, under its own."""
+        if self.embedder is None or self.embedder.inner is not deferred or self.shutting_down:
+            return
+        problem = deferred.mismatch()
+        if problem is not None:
+            self.show(f"{problem}: re-opening the index under it", types.MessageType.Info)
+            self.spawn(self.apply((self.options, []), [], reload_model=True))
+
+    def _load_embedder(self, options: ServerOptions, key: str | None = None) -> Embedder:
         from lsp_server.cli import quiet_transformers
 
         quiet_transformers()
@@ -246,6 +284,8 @@ class CodekinServer(LanguageServer):
                 self.call_in_loop(self.show, self.embedder_problem, types.MessageType.Error)
                 raise EmbeddingError(self.embedder_problem) from fallback_exc
         log.info("model %s on %s (%s)", inner.model_id, inner.device, inner.selection_reason)
+        if key is not None:
+            self.identities.put(key, Identity.of(inner))
         return inner
 
     def call_in_loop(self, fn: Callable[..., Any], *args: Any) -> None:
@@ -361,6 +401,9 @@ class CodekinServer(LanguageServer):
             log.info("indexing of %s cancelled", folder.root)
             return
         except Exception as exc:
+            if self.model_changed_under(index):
+                progress.end("the model loaded with another identity; indexing again under it")
+                return
             progress.end(f"failed: {exc}")
             folder.error = f"indexing {folder.root} failed: {exc}"
             log.exception("indexing of %s failed", folder.root)

@@ -255,6 +255,8 @@ def status_report(ls: CodekinServer) -> dict[str, Any]:
         inner = ls.embedder.inner
         if isinstance(inner, DeferredEmbedder) and not inner.ready:
             model["reason"] = "loading"
+            if inner.expected is not None:  # the index already answers under this id
+                model["model"] = inner.expected.model_id
         else:
             try:
                 embedder = ls.embedder
