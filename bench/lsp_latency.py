@@ -53,6 +53,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import platformdirs
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -1100,9 +1102,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         print("restarts:", flush=True)
         probe = python_functions(files, set())[0]
         restarts = []
-        for _ in range(args.restarts):
+        # With --compare-identity, every other restart first forgets the model identity the server
+        # remembers from its last load (forgotten first, so that each remembered run follows a load).
+        identities = Path(platformdirs.user_cache_dir("codekin")) / "model-identities.json"
+        for i in range(args.restarts * (2 if args.compare_identity else 1)):
+            forget = args.compare_identity and i % 2 == 0
+            if forget:
+                identities.unlink(missing_ok=True)
             await asyncio.sleep(1.0)
             restarts.append(await measure_restart(workspace, options, log_path, probe))
+            restarts[-1]["identity"] = "forgotten" if forget else "remembered"
             print(f"  {restarts[-1]}", flush=True)
         result["restart"] = {
             "runs": restarts,
@@ -1110,6 +1119,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "ready_s_median": statistics.median(r["ready_s"] for r in restarts),
             "first_find_similar_s_median": statistics.median(r["first_find_similar_s"] for r in restarts),
             "peak_rss_mb_max": max(r["peak_rss_mb"] or 0 for r in restarts),
+            "by_identity": {
+                kind: {
+                    "ready_s_median": statistics.median(r["ready_s"] for r in runs),
+                    "first_find_similar_s_median": statistics.median(r["first_find_similar_s"] for r in runs),
+                    # None: the server answered and was stopped before its model finished loading
+                    "model_loaded_s": [r["model_loaded_s"] for r in runs],
+                }
+                for kind in ("remembered", "forgotten")
+                if (runs := [r for r in restarts if r["identity"] == kind])
+            },
         }
     if "attribution" in phases:
         print("in-process attribution:", flush=True)
@@ -1231,6 +1250,11 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--edits", type=int, default=30, help="targets: half via save, half didChange-only")
     parser.add_argument("--restarts", type=int, default=3)
+    parser.add_argument(
+        "--compare-identity",
+        action="store_true",
+        help="alternate restarts without and with the remembered model identity (2x --restarts)",
+    )
     parser.add_argument("--phases", default="query,edit,restart,attribution")
     parser.add_argument("--reuse", action="store_true", help="keep an existing index (no cold index)")
     parser.add_argument("--poll", type=float, default=2.0, help="status poll interval while indexing (s)")
