@@ -25,9 +25,9 @@ from lsp_server.embedding import load_embedder
 from lsp_server.embedding.base import Embedder
 from lsp_server.embedding.deferred import DeferredEmbedder
 from lsp_server.embedding.identity import Identity
-from lsp_server.index.indexer import WorkspaceIndex
+from lsp_server.index.indexer import Cancelled, WorkspaceIndex
 from lsp_server.retrieval import queries
-from tests.workspace_fixture import make_workspace
+from tests.workspace_fixture import PY_UTILS, make_workspace
 
 
 @pytest.fixture(scope="module")
@@ -155,10 +155,12 @@ def test_ann_saves_wait_for_the_interval_and_close(
     index.update(("code",))
     ann_file = index.ann_path("code")
     first = ann_file.stat().st_mtime_ns  # the first sync writes at once
-    fresh = "def median_of_three(a, b, c):\n    return sorted([a, b, c])[1]\n"
-    (workspace / "src" / "fresh.py").write_text(fresh)
-    index.update_paths(["src/fresh.py"], ("code",))
-    assert any(hit.name == "median_of_three" for hit in queries.search(index, "median of three values", k=3))
+    for rel in ("src/fresh.py", "src/utils.py"):  # a new file (through a scan), a known one (targeted)
+        with (workspace / rel).open("a") as out:
+            out.write(f"\n\ndef median_of_three_{rel[4:9]}(a, b, c):\n    return sorted([a, b, c])[1]\n")
+        index.update_paths([rel], ("code",))
+    found = {hit.name for hit in queries.search(index, "median of three values", k=3)}
+    assert {"median_of_three_fresh", "median_of_three_utils"} <= found
     assert ann_file.stat().st_mtime_ns == first  # synced in memory, not rewritten
     expect = {"store_id": index.store.store_id, "model": index.model_id, "space": "code", "dim": index.dim}
     live = set(index.ann("code").live)
@@ -234,6 +236,31 @@ def test_a_reopened_index_answers_from_stored_vectors_before_the_model_loads(
     assert [(h.path, h.name) for _, h in got[1]] == [(h.path, h.name) for _, h in want[1]]
     loading.set_result(minilm)
     reopened.close()
+
+
+def test_after_a_cancelled_run_an_edit_embeds_only_its_own_units(workspace: Path, open_index) -> None:  # type: ignore[no-untyped-def]
+    index = open_index(workspace)
+    cancel = threading.Event()
+
+    def stop_at_the_first_embedding(phase: str, done: int, total: int) -> None:
+        if phase.startswith("embed"):
+            cancel.set()
+
+    with pytest.raises(Cancelled):
+        index.update(ALL, progress=stop_at_the_first_embedding, cancel=cancel)
+    before = {space: set(index.store.pending_hashes(index.model_id, space)) for space in ALL}
+    assert sum(map(len, before.values())) > 10
+    edited = {"src/new_helper.py": "def triple(x):\n    return 3 * x\n",  # unknown: through a scan
+              "src/utils.py": PY_UTILS + "\n\ndef halve(x):\n    return x / 2\n"}  # fmt: skip
+    for rel, text in edited.items():
+        (workspace / rel).write_text(text)
+        assert index.update_paths([rel], ALL).embedded > 0
+    theirs = {(u.space, u.hash) for rel in edited for u in index.store.units_of_file(rel)}
+    for space in ALL:  # what the cancelled run left elsewhere waits for the next full update
+        after = set(index.store.pending_hashes(index.model_id, space))
+        assert after == {h for h in before[space] if (space, h) not in theirs}, space
+    remaining = sum(index.pending_count(space) for space in ALL)
+    assert remaining > 0 and index.update(ALL).embedded == remaining
 
 
 def test_bad_files_are_logged_and_skipped(

@@ -135,3 +135,15 @@ def test_ann_save_load_and_damage(tmp_path: Path) -> None:
     path.write_bytes(path.read_bytes()[:-100])  # torn write
     assert AnnIndex.load(path, meta) is None
     assert AnnIndex.load(tmp_path / "missing.hnsw", meta) is None
+
+    # A save torn between its renames: the new index file (other delete marks, same size and count)
+    # beside the previous save's ids and metadata must not load as whole.
+    ann.save(path, meta)
+    sidecars = [path.with_name(path.name + suffix) for suffix in (".ids.npz", ".json")]
+    previous = [side.read_bytes() for side in sidecars]
+    ann.sync(np.arange(1, 41), _fetcher(table))
+    ann.save(path, meta)
+    assert AnnIndex.load(path, meta) is not None
+    for side, data in zip(sidecars, previous, strict=True):
+        side.write_bytes(data)
+    assert AnnIndex.load(path, meta) is None

@@ -8,6 +8,7 @@ match on load is rebuilt from stored vectors, never re-embedded.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -75,16 +76,18 @@ class AnnIndex:
         new = np.fromiter(sorted(coming - self.present), dtype=np.int64)
         with self.lock.write():
             for label in gone:
-                self._index.mark_deleted(label)
+                with contextlib.suppress(RuntimeError):  # already marked: the mark is what we want
+                    self._index.mark_deleted(label)
             for label in back:
-                self._index.unmark_deleted(label)
+                with contextlib.suppress(RuntimeError):
+                    self._index.unmark_deleted(label)
             self.live = (self.live - gone) | back
             needed = self._index.get_current_count() + len(new)
             if needed > self._index.get_max_elements():
                 self._index.resize_index(max(needed, int(GROWTH * self._index.get_max_elements())))
         added = 0
         # In slices, so that a build holds one slice of vectors at a time (not every vector of the
-        # space, as blobs and as a matrix), and queries get the lock between slices.
+        # space, as blobs and as a matrix), and queries already holding this index search between them.
         for start in range(0, len(new), FETCH_SLICE):
             ids, vectors = fetch(new[start : start + FETCH_SLICE])
             if not len(ids):
@@ -129,7 +132,10 @@ class AnnIndex:
             present = np.fromiter(self.present, dtype=np.int64)
         ids_tmp = path.with_name(path.name + ".ids.tmp.npz")
         np.savez(ids_tmp, live=live, present=present, token=np.array([token]))
-        meta = {**meta, "dim": self.dim, "token": token, "size": tmp.stat().st_size}
+        # The file's size and modification time tie it to these ids: a save torn between the renames
+        # below leaves a new index file beside the previous ids, and the mismatch is seen on load.
+        stat = tmp.stat()
+        meta = {**meta, "dim": self.dim, "token": token, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
         meta_tmp = path.with_name(path.name + ".json.tmp")
         meta_tmp.write_text(json.dumps(meta))
         os.replace(tmp, path)
@@ -144,8 +150,9 @@ class AnnIndex:
             if any(meta.get(key) != value for key, value in expect.items()):
                 log.info("%s: made for another store, model or dimension; rebuilding", path.name)
                 return None
-            if path.stat().st_size != meta["size"]:
-                raise ValueError("size differs from its metadata")
+            stat = path.stat()
+            if (stat.st_size, stat.st_mtime_ns) != (meta["size"], meta["mtime_ns"]):
+                raise ValueError("size or modification time differs from its metadata")
             with np.load(path.with_name(path.name + ".ids.npz")) as ids:
                 if str(ids["token"][0]) != meta["token"]:
                     raise ValueError("ids file belongs to another save")
