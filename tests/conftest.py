@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
 
 # The user cache folder (default index folders, remembered model identities) of this session, for the
-# tests and every server they start: never the developer's own, never one left by an earlier run.
-os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="codekin-test-cache-")
+# tests and every server they start: never the developer's own, never one left by an earlier run. The
+# Hugging Face cache, which lives under it by default, stays where it was.
+os.environ.setdefault(
+    "HF_HOME", os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "huggingface")
+)
+_SESSION_CACHE = tempfile.mkdtemp(prefix="codekin-test-cache-")
+os.environ["XDG_CACHE_HOME"] = _SESSION_CACHE
+atexit.register(shutil.rmtree, _SESSION_CACHE, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

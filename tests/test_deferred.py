@@ -70,3 +70,15 @@ def test_identity_cache_round_trip_and_damage(tmp_path: Path) -> None:
     assert cache.get(key) == identity
     (tmp_path / "ids.json").write_text(json.dumps({key: {"model_id": "m", "dim": "many"}}))
     assert cache.get(key) is None
+
+
+def test_a_handed_over_model_outlives_its_wrapper() -> None:
+    loading: Future[Embedder] = Future()
+    loading.set_result(load_embedder("minilm", "cpu"))
+    wrapper = DeferredEmbedder(loading)
+    model = wrapper.hand_over()
+    wrapper.close()
+    assert model.embed(["x = 1"], "code2code", "passage").shape == (1, 384)
+    DeferredEmbedder(loading).close()  # an owner that did not hand it over closes it
+    with pytest.raises(EmbeddingError):
+        model.embed(["x = 1"], "code2code", "passage")

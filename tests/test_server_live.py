@@ -317,7 +317,8 @@ async def test_a_stale_remembered_model_identity_is_replaced(
     stale identity and the index re-opens under the real one, without an error for the user."""
     client = own_cache_client
     shutil.rmtree(CACHE_HOME, ignore_errors=True)
-    stale = Identity("minilm", 128, tuple((task, side, "") for task in TASKS for side in SIDES))
+    # What a local model folder whose weights changed since the last start looks like.
+    stale = Identity("minilm-before", 384, tuple((task, side, "") for task in TASKS for side in SIDES))
     key = identity_key(spec="minilm", device="cpu", batch_tokens=None, workers=None)
     IdentityCache(CACHE_HOME / "codekin" / "model-identities.json").put(key, stale)
 
@@ -333,8 +334,8 @@ async def test_a_stale_remembered_model_identity_is_replaced(
     assert hits and hits[0]["name"] == "fibonacci"
     assert not [m.message for m in client.messages if m.type == types.MessageType.Error]
     stores = list((tmp_path / "index").glob("*/index.sqlite3"))
-    with sqlite3.connect(stores[0]) as db:
-        assert {row[0] for row in db.execute("SELECT DISTINCT dim FROM vectors")} == {384}
+    with sqlite3.connect(stores[0]) as db:  # nothing embedded under the stale identity
+        assert {row[0] for row in db.execute("SELECT DISTINCT model FROM vectors")} == {"minilm"}
     remembered = IdentityCache(CACHE_HOME / "codekin" / "model-identities.json").get(key)
-    assert remembered is not None and remembered.dim == 384
+    assert remembered is not None and remembered.model_id == "minilm"
     shutil.rmtree(CACHE_HOME, ignore_errors=True)

@@ -29,6 +29,7 @@ class DeferredEmbedder:
         self._future = future
         self.expected = expected
         self._checked: tuple[str | None] | None = None
+        self._handed_over = False
 
     @property
     def ready(self) -> bool:
@@ -92,8 +93,16 @@ class DeferredEmbedder:
             raise EmbeddingError(problem)
         return embedder.embed(texts, task=task, side=side, dim=dim)
 
+    def hand_over(self) -> Embedder:
+        """The loaded model, for another owner: closing this wrapper no longer closes it."""
+        embedder = self.resolved()
+        self._handed_over = True
+        return embedder
+
     def close(self) -> None:
         """Close the model once it is there (at once if it is), without waiting for it."""
+        if self._handed_over:
+            return
 
         def close_loaded(done: Future[Embedder]) -> None:
             if not done.cancelled() and done.exception() is None:

@@ -15,7 +15,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -152,7 +152,7 @@ class CodekinServer(LanguageServer):
         parsed: tuple[ServerOptions, list[str]],
         extra_problems: list[str],
         *,
-        reload_model: bool = False,
+        loaded: Embedder | None = None,
     ) -> None:
         """Make ``options`` current: reload the model if it changed, re-index what the change affects."""
         assert self._apply_lock is not None
@@ -160,18 +160,20 @@ class CodekinServer(LanguageServer):
         async with self._apply_lock:
             self.reconfiguring = True
             try:
-                await self._apply(options, problems + extra_problems, reload_model)
+                await self._apply(options, problems + extra_problems, loaded)
             finally:
                 self.reconfiguring = False
 
-    async def _apply(self, options: ServerOptions, problems: list[str], reload_model: bool = False) -> None:
+    async def _apply(
+        self, options: ServerOptions, problems: list[str], loaded: Embedder | None = None
+    ) -> None:
         previous, self.options = self.options, options
         folder_specs = self.workspace_folder_specs()
         settings_of = await self.in_query_thread(self._folder_settings, folder_specs, problems)
         for problem in list(problems):
             self.show(f"{problem}; the default is used")
         reload = (
-            reload_model
+            loaded is not None
             or self.embedder is None
             or previous.embedder_spec != options.embedder_spec
             or any(previous.engine.get(key) != options.engine.get(key) for key in RELOAD_KEYS)
@@ -182,10 +184,15 @@ class CodekinServer(LanguageServer):
                 folder.cancel.set()
             # The model loads on its own thread; folders open and rescan meanwhile (DeferredEmbedder),
             # and with the identity the model had the last time, they answer from stored vectors too.
-            key = self.identity_key(options)
-            loading = self.loader_pool.submit(self._load_embedder, options, key)
-            deferred = DeferredEmbedder(loading, self.identities.get(key))
-            loading.add_done_callback(lambda _: self.call_in_loop(self.model_loaded, deferred))
+            if loaded is not None:  # already loaded (its identity changed): wrap it, do not load again
+                ready: Future[Embedder] = Future()
+                ready.set_result(loaded)
+                deferred = DeferredEmbedder(ready)
+            else:
+                key = self.identity_key(options)
+                loading = self.loader_pool.submit(self._load_embedder, options, key)
+                deferred = DeferredEmbedder(loading, self.identities.get(key))
+                loading.add_done_callback(lambda _: self.call_in_loop(self.model_loaded, deferred))
             retired, self.embedder = self.embedder, PriorityEmbedder(deferred)
         changed: list[Folder] = []
         kept: list[Folder] = []
@@ -256,13 +263,13 @@ class CodekinServer(LanguageServer):
         return isinstance(inner, DeferredEmbedder) and inner.mismatch() is not None
 
     def model_loaded(self, deferred: DeferredEmbedder) -> None:
-        """A model loaded with another identity than remembered: load it again, under its own."""
+        """A model loaded with another identity than remembered: re-open the index under its own."""
         if self.embedder is None or self.embedder.inner is not deferred or self.shutting_down:
             return
         problem = deferred.mismatch()
         if problem is not None:
             self.show(f"{problem}: re-opening the index under it", types.MessageType.Info)
-            self.spawn(self.apply((self.options, []), [], reload_model=True))
+            self.spawn(self.apply((self.options, []), [], loaded=deferred.hand_over()))
 
     def _load_embedder(self, options: ServerOptions, key: str | None = None) -> Embedder:
         from lsp_server.cli import quiet_transformers
@@ -377,7 +384,7 @@ class CodekinServer(LanguageServer):
 
     async def _full_updates(self, folder: Folder, title: str) -> None:
         try:
-            while True:
+            while not folder.closed.is_set():
                 folder.full_again = False
                 await self._full_update(folder, title)
                 if not folder.full_again or folder not in self.folders:
@@ -440,7 +447,10 @@ class CodekinServer(LanguageServer):
             except Cancelled:
                 return
             except Exception:
-                log.exception("updating files of %s failed", folder.root)
+                if self.model_changed_under(index):  # re-opened under the real identity meanwhile
+                    log.info("updating files of %s stopped: the model's identity changed", folder.root)
+                else:
+                    log.exception("updating files of %s failed", folder.root)
                 return
             if summary is not None:
                 self.finished(folder, summary)
