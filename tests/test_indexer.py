@@ -171,6 +171,50 @@ def test_ann_saves_wait_for_the_interval_and_close(
     assert saved is not None and saved.live == live
 
 
+def test_queries_during_an_edit_take_the_ann_as_is(workspace: Path, open_index) -> None:  # type: ignore[no-untyped-def]
+    """A query between an edit's first write and its ANN update answers from what is indexed so far,
+    instead of re-syncing the space with a scan of every live vector."""
+    index = open_index(workspace)
+    index.update(ALL)
+    scans: list[str] = []
+    real_scan = index.store.live_vector_ids
+
+    def counted_scan(model: str, space: str) -> np.ndarray:
+        scans.append(space)
+        return real_scan(model, space)
+
+    index.store.live_vector_ids = counted_scan
+    answered: list[list[str]] = []
+
+    def query_meanwhile(phase: str, done: int, total: int) -> None:
+        if phase == "embed code" and done == 0:  # the file is re-parsed and stored, not yet in the ANN
+            answered.append([hit.name for hit in queries.search(index, "cube of a number", k=3)])
+
+    with (workspace / "src" / "utils.py").open("a") as out:
+        out.write("\n\ndef cube(x):\n    return x * x * x\n")
+    index.update_paths(["src/utils.py"], ALL, progress=query_meanwhile)
+    assert answered and "cube" not in answered[0] and scans == []
+    assert "cube" in [hit.name for hit in queries.search(index, "cube of a number", k=3)] and scans == []
+
+
+def test_pending_counts_are_remembered_until_the_store_changes(workspace: Path, open_index) -> None:  # type: ignore[no-untyped-def]
+    index = open_index(workspace)
+    index.update(("code",))
+    scans: list[str] = []
+    real_scan = index.store.pending_hashes
+
+    def counted_scan(model: str, space: str) -> list[str]:
+        scans.append(space)
+        return real_scan(model, space)
+
+    index.store.pending_hashes = counted_scan
+    assert [index.pending_count("docs") for _ in range(3)] == [len(real_scan(index.model_id, "docs"))] * 3
+    assert scans == ["docs"]
+    (workspace / "go" / "area.go").unlink()
+    index.update_paths(["go/area.go"], ("code",))
+    assert index.pending_count("docs") == len(real_scan(index.model_id, "docs")) and scans == ["docs"] * 2
+
+
 def test_targeted_updates_agree_with_a_full_resync(workspace: Path, open_index) -> None:  # type: ignore[no-untyped-def]
     """Edits through update_paths touch only their files' hashes; after each, the ANN spaces, the
     pending sets and the texts must be what a scan of the whole store says."""

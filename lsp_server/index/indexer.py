@@ -92,6 +92,8 @@ class WorkspaceIndex:
         self._ann_unsaved: dict[str, dict[str, Any]] = {}
         self._ann_saved_at: dict[str, float] = {}
         self._ann_lock = threading.Lock()
+        self._ann_as_is: frozenset[str] = frozenset()
+        self._pending_counts: dict[tuple[str, str], tuple[int, int]] = {}
         self._update_lock = threading.Lock()
         self._overlays: dict[str, bytes] = {}
         self._query_cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
@@ -164,10 +166,28 @@ class WorkspaceIndex:
             if any(path.endswith("/") or (path not in known and path not in open_buffers) for path in paths):
                 stored, changed_files = self._scan(report, cancel)
                 return self._finish(spaces, stored, changed_files, started, report, cancel, only_stored=True)
-            # Only these files' units can have changed: everything below costs lookups by hash, not
-            # scans of the whole store, so an edit costs the same in a small or a huge workspace.
-            in_sync = {space for space in spaces if self._ann_in_sync(space)}
-            stored, changed_files, replaced = [], 0, set()
+            return self._update_known_paths(paths, spaces, known, open_buffers, started, report, cancel)
+
+    def _update_known_paths(
+        self,
+        paths: Sequence[str],
+        spaces: Sequence[str],
+        known: dict[str, StoredFile],
+        open_buffers: set[str],
+        started: float,
+        report: Progress,
+        cancel: threading.Event | None,
+    ) -> IndexSummary:
+        """``update_paths`` for files the index knows or open buffers. Only their units can have
+        changed, so everything here costs lookups by hash, not scans of the whole store: an edit
+        costs the same in a small or a huge workspace. Holds ``_update_lock``."""
+        in_sync = {space for space in spaces if self._ann_in_sync(space)}
+        # Meanwhile a query takes these spaces' ANN indexes as they are (what is indexed so far)
+        # instead of re-syncing them with a scan; they are brought up to date at the end.
+        self._ann_as_is = frozenset(in_sync)
+        try:
+            stored: list[tuple[str, str]] = []
+            changed_files, replaced = 0, set()
             for path in dict.fromkeys(paths):
                 try:
                     stat = (self.root / path).stat()
@@ -198,7 +218,9 @@ class WorkspaceIndex:
                     self._update_ann(space, {digest for s, digest in touched if s == space})
                 else:
                     self.ann(space)
-            return self._summary(embedded, reused, changed_files, started)
+        finally:
+            self._ann_as_is = frozenset()
+        return self._summary(embedded, reused, changed_files, started)
 
     def _finish(
         self,
@@ -376,7 +398,9 @@ class WorkspaceIndex:
         was written since the last sync.
         """
         ann = self._anns.get(space)
-        if ann is not None and self._ann_generation.get(space) == self.store.generation:
+        if ann is not None and (
+            space in self._ann_as_is or self._ann_generation.get(space) == self.store.generation
+        ):
             return ann
         with self._ann_lock:
             generation = self.store.generation
@@ -440,8 +464,15 @@ class WorkspaceIndex:
         return {"store_id": self.store.store_id, "model": self.model_id, "space": space, "dim": self.dim}
 
     def pending_count(self, space: str) -> int:
-        """How many distinct contents of ``space`` still wait for a vector."""
-        return len(self.store.pending_hashes(self.model_id, space))
+        """How many distinct contents of ``space`` still wait for a vector; a scan of the space, so
+        remembered until the store is written again (a client polling the status costs nothing)."""
+        generation = self.store.generation
+        known = self._pending_counts.get((self.model_id, space))
+        if known is not None and known[0] == generation:
+            return known[1]
+        count = len(self.store.pending_hashes(self.model_id, space))
+        self._pending_counts[(self.model_id, space)] = (generation, count)
+        return count
 
     def query_vectors(self, texts: Sequence[str], task: Task) -> np.ndarray:
         """Query-side embeddings of ``texts``, at the index's dimension.
