@@ -60,6 +60,31 @@ def _fetcher(table: dict[int, np.ndarray]):  # type: ignore[no-untyped-def]
     return fetch
 
 
+def test_units_of_a_few_vectors_are_looked_up_not_scanned(tmp_path: Path) -> None:
+    """What a find-similar answer costs must not grow with the space: count SQLite's VM steps."""
+    store = Store(tmp_path / "index.sqlite3")
+    for count in (200, 4000):
+        units = [_unit(f"f{i}", f"def f{i}(): return {i}", start=3 * i + 1) for i in range(count)]
+        store.replace_file(
+            f"m{count}.py", size=1, mtime_ns=1, file_hash=str(count), language="python", units=units
+        )
+        hashes = store.pending_hashes("m", "code")
+        store.add_vectors("m", "code", hashes, np.ones((len(hashes), 4), dtype=np.float32))
+    ids = store.live_vector_ids("m", "code")[:3].tolist()
+    steps = 0
+
+    def step() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    store._db.set_progress_handler(step, 100)
+    found = store.units_by_vector_ids("m", "code", ids)
+    store._db.set_progress_handler(None, 100)
+    assert sorted(found) == sorted(ids)
+    assert steps < 20, f"{steps} x 100 VM steps for 3 ids among 4,200 vectors: a scan"
+
+
 def test_ann_sync_delete_restore_and_recall(tmp_path: Path) -> None:
     dim, n = 32, 3000
     vectors = _vectors(n, dim)

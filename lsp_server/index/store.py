@@ -297,8 +297,10 @@ class Store:
                     f"SELECT v.id, {UNIT_COLUMNS} FROM vectors v"
                     " CROSS JOIN units u ON u.space = v.space AND u.hash = v.hash"
                     " JOIN files f ON f.id = u.file_id"
-                    f" WHERE v.model = ? AND v.space = ? AND v.id IN ({marks})",
-                    (model, space, *chunk),
+                    # Unary + keeps the (model, space, hash) index out: by it SQLite would scan every
+                    # vector of the space (15 ms a call at 100k) instead of looking the ids up.
+                    f" WHERE v.id IN ({marks}) AND +v.model = ? AND +v.space = ?",
+                    (*chunk, model, space),
                 )
                 for row in rows:
                     out.setdefault(int(row[0]), []).append(StoredUnit(*row[1:]))
