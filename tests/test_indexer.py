@@ -162,6 +162,14 @@ def test_ann_saves_wait_for_the_interval_and_close(
     found = {hit.name for hit in queries.search(index, "median of three values", k=3)}
     assert {"median_of_three_fresh", "median_of_three_utils"} <= found
     assert ann_file.stat().st_mtime_ns == first  # synced in memory, not rewritten
+    monkeypatch.setattr(indexer, "ANN_SAVE_INTERVAL_S", 0.0)
+    with (workspace / "src" / "utils.py").open("a") as out:
+        out.write("\n\ndef quarter(x):\n    return x / 4\n")
+    index.update_paths(["src/utils.py"], ("code",))
+    assert ann_file.stat().st_mtime_ns == first  # an edit never writes: its lens should not wait
+    monkeypatch.setattr(indexer, "ANN_SAVE_INTERVAL_S", 3600.0)
+    index.flush(due_only=True)
+    assert ann_file.stat().st_mtime_ns == first  # not due yet
     expect = {"store_id": index.store.store_id, "model": index.model_id, "space": "code", "dim": index.dim}
     live = set(index.ann("code").live)
     stale = AnnIndex.load(ann_file, expect)

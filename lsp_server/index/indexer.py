@@ -122,11 +122,14 @@ class WorkspaceIndex:
         finally:
             self.store.close()
 
-    def flush(self) -> None:
-        """Write the ANN spaces that changed since they were last saved."""
+    def flush(self, *, due_only: bool = False) -> None:
+        """Write the ANN spaces that changed since they were last saved (with ``due_only``, those
+        whose ANN_SAVE_INTERVAL_S has passed). An edit never writes them itself: at 100k vectors a
+        write takes half a second, which the edit's lens should not wait for; the server flushes
+        after it has answered, the command line on close."""
         with self._ann_lock:
             for space in list(self._ann_unsaved):
-                self._save_ann(space, force=True)
+                self._save_ann(space, force=not due_only)
 
     # -- updating ------------------------------------------------------------------------------
 
@@ -432,7 +435,6 @@ class WorkspaceIndex:
             added, removed = ann.update(live, dead, self.store.vectors_by_id)
             if added or removed:
                 self._ann_unsaved[space] = self._ann_meta(space)
-            self._save_ann(space, force=False)
             self._ann_generation[space] = self.store.generation
 
     def resync_anns(self, spaces: Sequence[str]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import threading
@@ -453,7 +454,8 @@ class CodekinServer(LanguageServer):
                     log.exception("updating files of %s failed", folder.root)
                 return
             if summary is not None:
-                self.finished(folder, summary)
+                self.finished(folder, summary)  # the lens refresh goes out before the write below
+                await self.in_index_thread(functools.partial(index.flush, due_only=True))
 
     def finished(self, folder: Folder, summary: IndexSummary) -> None:
         folder.last_update = time.time()
