@@ -27,6 +27,7 @@ from lsp_server.embedding.base import Embedder, Task, truncate_dim
 from lsp_server.index.ann import AnnIndex
 from lsp_server.index.planner import units_for_file
 from lsp_server.index.store import Store, StoredFile, content_hash
+from lsp_server.memory import release_freed_memory
 from lsp_server.units.extract import extract
 from lsp_server.units.languages import language_for_path
 from lsp_server.workspace.discovery import Skipped, content_problem, discover
@@ -385,6 +386,7 @@ class WorkspaceIndex:
             chunk = pending[start : start + EMBED_CHUNK]
             vectors = self.embedder.embed([texts[h] for h in chunk], task=task, side="passage")
             self.store.add_vectors(self.model_id, space, chunk, vectors)
+            release_freed_memory()
             report(phase, start + len(chunk), len(pending))
         return len(pending)
 

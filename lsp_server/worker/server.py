@@ -33,6 +33,7 @@ import numpy as np
 
 from lsp_server.embedding import SIDES, TASKS, Embedder, EmbeddingError, Side, Task, Vectors, load_embedder
 from lsp_server.logs import setup_logging
+from lsp_server.memory import release_freed_memory
 from lsp_server.worker.protocol import (
     HEADER,
     PROTOCOL_VERSION,
@@ -289,7 +290,13 @@ class Batcher:
 
     async def _embed(self, texts: list[str], task: Task, side: Side, dim: int | None) -> Vectors:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, partial(self.embedder.embed, texts, task, side, dim))
+        job = partial(self._embed_and_release, texts, task, side, dim)
+        return await loop.run_in_executor(self.executor, job)
+
+    def _embed_and_release(self, texts: list[str], task: Task, side: Side, dim: int | None) -> Vectors:
+        vectors = self.embedder.embed(texts, task=task, side=side, dim=dim)
+        release_freed_memory()  # a worker embeds for hours: keep its heap from growing
+        return vectors
 
     @staticmethod
     def _resolve(job: _Job, vectors: Vectors) -> None:
