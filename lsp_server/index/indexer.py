@@ -375,19 +375,22 @@ class WorkspaceIndex:
         """Embed the texts of ``pending`` hashes as ``space``'s passages, committing chunk by chunk."""
         if not pending:
             return 0
-        texts = self.store.texts(pending)
-        pending.sort(key=lambda digest: len(texts[digest]))
+        # Similar lengths batch with little padding; the texts themselves are read chunk by chunk
+        # (all of them at once would hold ~100 MB for the whole run of a 100k-symbol index).
+        lengths = self.store.text_lengths(pending)
+        pending = sorted((digest for digest in pending if digest in lengths), key=lengths.__getitem__)
         task = PASSAGE_TASK[space]
         phase = f"embed {space}"
         report(phase, 0, len(pending))
         for start in range(0, len(pending), EMBED_CHUNK):
             if cancel is not None and cancel.is_set():
                 raise Cancelled
-            chunk = pending[start : start + EMBED_CHUNK]
+            texts = self.store.texts(pending[start : start + EMBED_CHUNK])
+            chunk = [digest for digest in pending[start : start + EMBED_CHUNK] if digest in texts]
             vectors = self.embedder.embed([texts[h] for h in chunk], task=task, side="passage")
             self.store.add_vectors(self.model_id, space, chunk, vectors)
             release_freed_memory()
-            report(phase, start + len(chunk), len(pending))
+            report(phase, min(start + EMBED_CHUNK, len(pending)), len(pending))
         return len(pending)
 
     # -- ANN spaces ----------------------------------------------------------------------------

@@ -306,6 +306,17 @@ class Store:
                     out.setdefault(int(row[0]), []).append(StoredUnit(*row[1:]))
         return out
 
+    def text_lengths(self, hashes: Sequence[str]) -> dict[str, int]:
+        """The length in characters of each stored text among ``hashes``, without reading the texts."""
+        out: dict[str, int] = {}
+        with self._lock:
+            for chunk in _chunks(list(hashes), 500):
+                marks = ",".join("?" * len(chunk))
+                out.update(
+                    self._db.execute(f"SELECT hash, length(text) FROM texts WHERE hash IN ({marks})", chunk)
+                )
+        return out
+
     def texts(self, hashes: Sequence[str]) -> dict[str, str]:
         out: dict[str, str] = {}
         with self._lock:
