@@ -353,6 +353,17 @@ class Store:
 
     def count_embedded(self, model: str, space: str, hashes: Sequence[str]) -> int:
         """How many of ``hashes`` (duplicates counted) already have a vector for ``model``."""
+        present = self._embedded_among(model, space, hashes)
+        return sum(1 for digest in hashes if digest in present)
+
+    def missing_vectors(self, model: str, space: str, hashes: Iterable[str]) -> list[str]:
+        """Those of ``hashes`` (distinct, in order) that have no vector for ``model`` in ``space``."""
+        wanted = list(dict.fromkeys(hashes))
+        present = self._embedded_among(model, space, wanted)
+        return [digest for digest in wanted if digest not in present]
+
+    def _embedded_among(self, model: str, space: str, hashes: Iterable[str]) -> set[str]:
+        """The hashes among ``hashes`` that have a vector for ``model`` in ``space``."""
         present: set[str] = set()
         with self._lock:
             for chunk in _chunks(sorted(set(hashes)), 500):
@@ -364,23 +375,7 @@ class Store:
                         (model, space, *chunk),
                     )
                 )
-        return sum(1 for digest in hashes if digest in present)
-
-    def missing_vectors(self, model: str, space: str, hashes: Iterable[str]) -> list[str]:
-        """Those of ``hashes`` (distinct, in order) that have no vector for ``model`` in ``space``."""
-        wanted = list(dict.fromkeys(hashes))
-        present: set[str] = set()
-        with self._lock:
-            for chunk in _chunks(wanted, 500):
-                marks = ",".join("?" * len(chunk))
-                present.update(
-                    row[0]
-                    for row in self._db.execute(
-                        f"SELECT hash FROM vectors WHERE model = ? AND space = ? AND hash IN ({marks})",
-                        (model, space, *chunk),
-                    )
-                )
-        return [digest for digest in wanted if digest not in present]
+        return present
 
     def vector_liveness(self, model: str, space: str, hashes: Iterable[str]) -> tuple[list[int], list[int]]:
         """The vector ids of ``hashes`` split into (live: some unit refers to it, dead: none does)."""
