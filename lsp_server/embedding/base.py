@@ -65,6 +65,18 @@ def check_task_side(task: str, side: str) -> None:
         raise ValueError(f"unknown side {side!r}; expected 'query' or 'passage'")
 
 
+def check_embed_request(task: str, side: str, dim: int | None, full_dim: int, model_id: str) -> None:
+    """What every embedder checks before embedding: a known task and side, a dim it can give."""
+    check_task_side(task, side)
+    if dim is not None and not 0 < dim <= full_dim:
+        raise ValueError(f"dim must be between 1 and {full_dim} for {model_id}, got {dim}")
+
+
+def estimate_tokens(texts: Sequence[str]) -> list[int]:
+    """Four characters a token: for embedders whose tokenizer lives elsewhere (a worker, an engine)."""
+    return [max(1, len(text) // 4) for text in texts]
+
+
 def normalize_rows(vectors: npt.NDArray[np.floating]) -> Vectors:
     """L2-normalise each row (zero rows stay zero) as float32."""
     out = np.asarray(vectors, dtype=np.float32)

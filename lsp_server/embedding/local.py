@@ -19,7 +19,7 @@ from typing import Any, Literal, get_args
 import numpy as np
 import torch
 
-from .base import EmbeddingError, Side, Task, Vectors, check_task_side, truncate_dim
+from .base import EmbeddingError, Side, Task, Vectors, check_embed_request, check_task_side, truncate_dim
 from .profiles import Pooling, PrefixStyle, prefix_for
 
 Precision = Literal["fp32", "bf16", "fp16", "int8"]
@@ -219,9 +219,7 @@ class TransformersEmbedder:
         return [min(n + extra, self.max_length) for n in map(len, self.tokenize(texts))]
 
     def embed(self, texts: Sequence[str], task: Task, side: Side, dim: int | None = None) -> Vectors:
-        check_task_side(task, side)
-        if dim is not None and not 0 < dim <= self._dim:
-            raise ValueError(f"dim must be between 1 and {self._dim} for {self._model_id}, got {dim}")
+        check_embed_request(task, side, dim, self._dim, self._model_id)
         if not texts:
             return np.zeros((0, dim or self._dim), dtype=np.float32)
         if self.model is None:

@@ -59,7 +59,16 @@ from urllib.parse import parse_qs, urlparse
 import numpy as np
 import numpy.typing as npt
 
-from .base import EmbeddingError, Side, Task, Vectors, check_task_side, truncate_dim
+from .base import (
+    EmbeddingError,
+    Side,
+    Task,
+    Vectors,
+    check_embed_request,
+    check_task_side,
+    estimate_tokens,
+    truncate_dim,
+)
 from .profiles import PROFILES, PrefixStyle, Profile, prefix_for, profile_for_hub_id
 
 log = logging.getLogger(__name__)
@@ -272,13 +281,11 @@ class OpenAIEmbedder:
         return prefix_for(self.spec.prefix_style, task, side)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        """An estimate (four characters a token): the tokenizer lives with the engine."""
-        return [max(1, len(text) // 4) for text in texts]
+        """An estimate: the tokenizer lives with the engine."""
+        return estimate_tokens(texts)
 
     def embed(self, texts: Sequence[str], task: Task, side: Side, dim: int | None = None) -> Vectors:
-        check_task_side(task, side)
-        if dim is not None and not 0 < dim <= self._dim:
-            raise ValueError(f"dim must be between 1 and {self._dim} for {self.model_id}, got {dim}")
+        check_embed_request(task, side, dim, self._dim, self.model_id)
         want = dim or self._dim
         if not texts:
             return np.zeros((0, want), dtype=np.float32)

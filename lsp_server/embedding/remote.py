@@ -45,7 +45,16 @@ from lsp_server.worker.protocol import (
     vectors_from_bytes,
 )
 
-from .base import Embedder, EmbeddingError, Side, Task, Vectors, check_task_side
+from .base import (
+    Embedder,
+    EmbeddingError,
+    Side,
+    Task,
+    Vectors,
+    check_embed_request,
+    check_task_side,
+    estimate_tokens,
+)
 
 log = logging.getLogger(__name__)
 
@@ -253,13 +262,11 @@ class RemoteEmbedder:
         return str((self._hello.get("prefixes") or {}).get(task, {}).get(side, ""))
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        """An estimate (four characters a token): the tokenizer lives with the worker."""
-        return [max(1, len(text) // 4) for text in texts]
+        """An estimate: the tokenizer lives with the worker."""
+        return estimate_tokens(texts)
 
     def embed(self, texts: Sequence[str], task: Task, side: Side, dim: int | None = None) -> Vectors:
-        check_task_side(task, side)
-        if dim is not None and not 0 < dim <= self.dim:
-            raise ValueError(f"dim must be between 1 and {self.dim} for {self.model_id}, got {dim}")
+        check_embed_request(task, side, dim, self.dim, self.model_id)
         if not texts:
             return np.zeros((0, dim or self.dim), dtype=np.float32)
         limits = self._limits()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import struct
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import msgpack
@@ -32,12 +32,7 @@ class Limits:
     """Requests one connection may have outstanding before the worker stops reading from it."""
 
     def as_dict(self) -> dict[str, int]:
-        return {
-            "max_frame": self.max_frame,
-            "max_texts": self.max_texts,
-            "max_text_chars": self.max_text_chars,
-            "max_inflight": self.max_inflight,
-        }
+        return asdict(self)
 
 
 class ProtocolError(Exception):
