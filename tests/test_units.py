@@ -6,9 +6,10 @@ import textwrap
 
 import pytest
 
-from lsp_server.units.extract import SUPPORTED_CODE_LANGUAGES, _compiled, extract, extract_text
+from lsp_server.units.extract import extract, extract_text
 from lsp_server.units.languages import CODE_LANGUAGES, get_parser, language_for_path
 from lsp_server.units.model import FileUnits, Symbol
+from lsp_server.units.specs import SUPPORTED_CODE_LANGUAGES, compiled_spec
 
 
 def units(path: str, source: str) -> FileUnits:
@@ -925,4 +926,4 @@ def test_syntax_errors_are_reported_as_warnings() -> None:
 def test_every_code_language_has_compiling_rules() -> None:
     assert SUPPORTED_CODE_LANGUAGES == CODE_LANGUAGES
     for language in sorted(CODE_LANGUAGES):
-        assert _compiled(language).query.pattern_count > 0
+        assert compiled_spec(language).query.pattern_count > 0

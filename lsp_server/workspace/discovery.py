@@ -33,6 +33,8 @@ class FileStat:
 
 @dataclass(frozen=True, slots=True)
 class Skipped:
+    """A file or folder left out for a reason the user may want to know."""
+
     path: str
     reason: str
 
@@ -44,6 +46,7 @@ class _Ignores:
         self.specs = specs
 
     def child(self, folder: Path, rel: str) -> _Ignores:
+        """The ignores for ``folder``: these plus its own ignore files, if it has any."""
         lines: list[str] = []
         for name in IGNORE_FILES:
             try:
@@ -55,6 +58,7 @@ class _Ignores:
         return _Ignores((*self.specs, (rel, pathspec.GitIgnoreSpec.from_lines(lines))))
 
     def ignored(self, rel: str, is_dir: bool) -> bool:
+        """Whether any spec in force ignores ``rel``, each matched relative to its own folder."""
         for base, spec in self.specs:
             if base and not rel.startswith(base + "/"):
                 continue
@@ -76,68 +80,127 @@ def discover(
     may wonder about (too large, unreadable, a link out of the workspace or a loop)
     go to ``on_skip``; ignored paths are silent.
     """
-    root = root.resolve()
+    yield from _Walker(root.resolve(), settings, wanted, on_skip or _log_skip).files()
+
+
+def _log_skip(skipped: Skipped) -> None:
+    """Without an ``on_skip``, a skip is worth a log line: nobody asked to hear about it."""
+    log.info("skipped %s: %s", skipped.path, skipped.reason)
+
+
+def _top_ignores(root: Path, settings: Settings) -> _Ignores:
+    """What is ignored everywhere: built-in and configured excludes, and ``.git/info/exclude``."""
     base_lines = [*DEFAULT_EXCLUDES, *settings.exclude]
     top = _Ignores((("", pathspec.GitIgnoreSpec.from_lines(base_lines)),))
     git_exclude = root / ".git" / "info" / "exclude"
     if git_exclude.is_file():
         top = _Ignores((*top.specs, ("", pathspec.GitIgnoreSpec.from_lines(_read_lines(git_exclude)))))
-    include = pathspec.GitIgnoreSpec.from_lines(settings.include) if settings.include else None
-    report = on_skip or (lambda skipped: log.info("skipped %s: %s", skipped.path, skipped.reason))
+    return top
 
-    seen_dirs: set[tuple[int, int]] = set()
-    stack: list[tuple[Path, str, _Ignores]] = [(root, "", top)]
-    while stack:
-        folder, rel_folder, parent_ignores = stack.pop()
+
+_FolderToScan = tuple[Path, str, _Ignores]
+"""A folder, its workspace-relative path and the ignores in force in its parent."""
+
+
+class _Walker:
+    """One discovery run: what it looks for, and the folders seen so far (to stop at symlink loops)."""
+
+    def __init__(
+        self,
+        root: Path,
+        settings: Settings,
+        wanted: Callable[[str], bool],
+        report: Callable[[Skipped], None],
+    ) -> None:
+        self.root = root
+        self.settings = settings
+        self.wanted = wanted
+        self.report = report
+        self.include = pathspec.GitIgnoreSpec.from_lines(settings.include) if settings.include else None
+        self.seen_dirs: set[tuple[int, int]] = set()
+
+    def files(self) -> Iterator[FileStat]:
+        """Depth-first, in name order, so that results are stable between runs."""
+        stack: list[_FolderToScan] = [(self.root, "", _top_ignores(self.root, self.settings))]
+        while stack:
+            folder, rel_folder, parent_ignores = stack.pop()
+            if not self._first_visit(folder, rel_folder):
+                continue
+            ignores = parent_ignores.child(folder, rel_folder)
+            entries = self._entries(folder, rel_folder)
+            if entries is None:
+                continue
+            subfolders: list[_FolderToScan] = []
+            for entry in entries:
+                rel = f"{rel_folder}/{entry.name}" if rel_folder else entry.name
+                st = self._entry_stat(entry, rel)
+                if st is None:
+                    continue
+                is_dir = stat.S_ISDIR(st.st_mode)
+                if ignores.ignored(rel, is_dir):
+                    continue
+                if is_dir:
+                    subfolders.append((Path(entry.path), rel, ignores))
+                    continue
+                found = self._wanted_file(rel, st)
+                if found is not None:
+                    yield found
+            stack.extend(reversed(subfolders))
+
+    def _first_visit(self, folder: Path, rel_folder: str) -> bool:
+        """Whether ``folder`` is readable and not already scanned through another link."""
         try:
             folder_stat = folder.stat()
         except OSError as exc:
-            report(Skipped(rel_folder or ".", f"unreadable folder: {exc.strerror or exc}"))
-            continue
+            self.report(Skipped(rel_folder or ".", f"unreadable folder: {exc.strerror or exc}"))
+            return False
         key = (folder_stat.st_dev, folder_stat.st_ino)
-        if key in seen_dirs:
-            report(Skipped(rel_folder, "symlink loop or second link to a folder already scanned"))
-            continue
-        seen_dirs.add(key)
-        ignores = parent_ignores.child(folder, rel_folder)
+        if key in self.seen_dirs:
+            self.report(Skipped(rel_folder, "symlink loop or second link to a folder already scanned"))
+            return False
+        self.seen_dirs.add(key)
+        return True
+
+    def _entries(self, folder: Path, rel_folder: str) -> list[os.DirEntry[str]] | None:
+        """The folder's entries sorted by name, or None (reported) when it cannot be listed."""
         try:
-            entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+            return sorted(os.scandir(folder), key=lambda entry: entry.name)
         except OSError as exc:
-            report(Skipped(rel_folder or ".", f"unreadable folder: {exc.strerror or exc}"))
-            continue
-        subfolders: list[tuple[Path, str, _Ignores]] = []
-        for entry in entries:
-            rel = f"{rel_folder}/{entry.name}" if rel_folder else entry.name
-            try:
-                is_link = entry.is_symlink()
-                if is_link and not settings.follow_symlinks:
-                    continue
-                st = entry.stat(follow_symlinks=True)
-            except OSError:
-                if is_link:
-                    report(Skipped(rel, "broken symlink"))
-                continue
-            if is_link and not _inside(Path(entry.path), root):
-                report(Skipped(rel, "symlink that leaves the workspace"))
-                continue
-            is_dir = stat.S_ISDIR(st.st_mode)
-            if ignores.ignored(rel, is_dir):
-                continue
-            if is_dir:
-                subfolders.append((Path(entry.path), rel, ignores))
-                continue
-            if not stat.S_ISREG(st.st_mode) or not wanted(rel):
-                continue
-            if include is not None and not include.match_file(rel):
-                continue
-            if st.st_size > settings.max_file_bytes:
-                report(Skipped(rel, f"larger than max_file_bytes ({st.st_size} > {settings.max_file_bytes})"))
-                continue
-            yield FileStat(rel, st.st_size, st.st_mtime_ns)
-        stack.extend(reversed(subfolders))
+            self.report(Skipped(rel_folder or ".", f"unreadable folder: {exc.strerror or exc}"))
+            return None
+
+    def _entry_stat(self, entry: os.DirEntry[str], rel: str) -> os.stat_result | None:
+        """``stat`` of an entry; symlinks are followed only when allowed and within the workspace."""
+        is_link = False
+        try:
+            is_link = entry.is_symlink()
+            if is_link and not self.settings.follow_symlinks:
+                return None
+            st = entry.stat(follow_symlinks=True)
+        except OSError:
+            if is_link:
+                self.report(Skipped(rel, "broken symlink"))
+            return None
+        if is_link and not _inside(Path(entry.path), self.root):
+            self.report(Skipped(rel, "symlink that leaves the workspace"))
+            return None
+        return st
+
+    def _wanted_file(self, rel: str, st: os.stat_result) -> FileStat | None:
+        """The file when it is regular, wanted, included and not too large (which is reported)."""
+        if not stat.S_ISREG(st.st_mode) or not self.wanted(rel):
+            return None
+        if self.include is not None and not self.include.match_file(rel):
+            return None
+        if st.st_size > self.settings.max_file_bytes:
+            limit = self.settings.max_file_bytes
+            self.report(Skipped(rel, f"larger than max_file_bytes ({st.st_size} > {limit})"))
+            return None
+        return FileStat(rel, st.st_size, st.st_mtime_ns)
 
 
 def _inside(path: Path, root: Path) -> bool:
+    """Whether ``path`` resolves to somewhere inside ``root``; False when it cannot be resolved."""
     try:
         return path.resolve().is_relative_to(root)
     except (OSError, RuntimeError):  # RuntimeError: a symlink loop in resolve()
@@ -145,6 +208,7 @@ def _inside(path: Path, root: Path) -> bool:
 
 
 def _read_lines(path: Path) -> list[str]:
+    """The file's lines, or none when it cannot be read (a missing ignore file is no error)."""
     try:
         return path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
