@@ -85,12 +85,19 @@ def main() -> int:
             env["MALLOC_ARENA_MAX"] = "2"
         done = subprocess.run(
             [sys.executable, __file__, "--child", mode, "--texts", str(args.texts)],
-            env=env, capture_output=True, text=True, check=True,
-        )  # fmt: skip
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
         row = rows[-1]
-        print(f"{mode}: {row['seconds']} s, RSS {row['rss_start_mb']} → {row['rss_end_mb']} MB "
-              f"(max {row['rss_max_mb']})", file=sys.stderr, flush=True)  # fmt: skip
+        print(
+            f"{mode}: {row['seconds']} s, RSS {row['rss_start_mb']} → {row['rss_end_mb']} MB "
+            f"(max {row['rss_max_mb']})",
+            file=sys.stderr,
+            flush=True,
+        )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"texts": args.texts, "chunk": CHUNK, "rows": rows}, indent=1))
     print("| mode | seconds | RSS after warm-up MB | RSS at the end MB | max MB | growth MB |")

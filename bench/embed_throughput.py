@@ -35,15 +35,18 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # the offline Qwen builders are test fixtures
+
+from qwen_offline import build_random_qwen2  # noqa: E402
 
 from lsp_server.embedding import load_embedder  # noqa: E402
-from lsp_server.embedding.base import JINA_PREFIXES  # noqa: E402
 from lsp_server.embedding.local import TransformersEmbedder, token_budget_batches  # noqa: E402
-from lsp_server.embedding.qwen_offline import build_random_qwen2  # noqa: E402
+from lsp_server.embedding.prefixes import JINA_PREFIXES  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 QWEN_DIR = OUT / "qwen2.5-coder-0.5b-random"
 ST_BATCH_SIZE = 32  # sentence-transformers' default
+ST_KEY = "sentence-transformers"
 
 
 def stdlib_functions(n: int, seed: int = 0) -> list[str]:
@@ -142,8 +145,45 @@ def bench_model(
     reference = next(iter(ours.values()))
     lengths = reference.count_tokens(texts, "nl2code", "passage")
     real = sum(lengths)
+    systems = warm_systems(st, ours, prefix, texts)
+    outputs, rounds, clean = run_rounds(name, systems, repeats, max_others)
+    contended = len(clean) < repeats
+    used = rounds if contended else clean
+    times = {key: [t[key] for t in used] for key in systems}
+    rows = []
+    for key in systems:
+        emb = ours.get(key.removeprefix("codekin "))
+        padded = (
+            st_padded_tokens(texts, lengths)
+            if emb is None
+            else sum(len(b) * lengths[b[0]] for b in token_budget_batches(lengths, emb.batch_tokens))
+        )
+        cos = (np.asarray(outputs[key], dtype=np.float32) * outputs[ST_KEY]).sum(axis=1)
+        rows.append(
+            {
+                "model": name,
+                "system": key,
+                "texts": len(texts),
+                "rounds_run": len(rounds),
+                "rounds_used": len(used),
+                "contended": contended,
+                "tokens": real,
+                "padded_over_real": round(padded / real, 3),
+                "batch_tokens": None if emb is None else emb.batch_tokens,
+                **timing_columns(times, key, real),
+                "cosine_min": float(cos.min()),
+                "cosine_mean": float(cos.mean()),
+            }
+        )
+    return rows
+
+
+def warm_systems(
+    st: Any, ours: dict[str, Any], prefix: str, texts: list[str]
+) -> dict[str, Callable[[], np.ndarray]]:
+    """Each system as a call that embeds all texts, sentence-transformers first, after a warm-up."""
     systems: dict[str, Callable[[], np.ndarray]] = {
-        "sentence-transformers": lambda: st.encode(
+        ST_KEY: lambda: st.encode(
             texts, prompt=prefix or None, batch_size=ST_BATCH_SIZE, normalize_embeddings=True
         )
     }
@@ -152,7 +192,13 @@ def bench_model(
     for emb in ours.values():  # warm-up: first calls allocate and pick kernels
         emb.embed(texts[:8], "nl2code", "passage")
     st.encode(texts[:8], prompt=prefix or None)
+    return systems
 
+
+def run_rounds(
+    name: str, systems: dict[str, Callable[[], np.ndarray]], repeats: int, max_others: float
+) -> tuple[dict[str, np.ndarray], list[dict[str, float]], list[dict[str, float]]]:
+    """The last outputs, every round's timings, and those of the clean rounds (the order rotates)."""
     outputs: dict[str, np.ndarray] = {}
     names = list(systems)
     rounds: list[dict[str, float]] = []
@@ -169,45 +215,20 @@ def bench_model(
         rounds.append(timings)
         if worst <= max_others:
             clean.append(timings)
-    contended = len(clean) < repeats
-    used = rounds if contended else clean
-    times = {key: [t[key] for t in used] for key in names}
+    return outputs, rounds, clean
 
-    st_key = "sentence-transformers"
-    st_median = statistics.median(times[st_key])
-    rows = []
-    for key in names:
-        cos = (np.asarray(outputs[key], dtype=np.float32) * outputs[st_key]).sum(axis=1)
-        emb = ours.get(key.removeprefix("codekin "))
-        padded = (
-            st_padded_tokens(texts, lengths)
-            if emb is None
-            else sum(len(b) * lengths[b[0]] for b in token_budget_batches(lengths, emb.batch_tokens))
-        )
-        median = statistics.median(times[key])
-        rows.append(
-            {
-                "model": name,
-                "system": key,
-                "texts": len(texts),
-                "rounds_run": len(rounds),
-                "rounds_used": len(used),
-                "contended": contended,
-                "tokens": real,
-                "padded_over_real": round(padded / real, 3),
-                "batch_tokens": None if emb is None else emb.batch_tokens,
-                "seconds": [round(t, 3) for t in times[key]],
-                "median_seconds": round(median, 3),
-                "tokens_per_second": round(real / median, 1),
-                "speedup_vs_st": round(st_median / median, 3),
-                "paired_speedup_median": round(
-                    statistics.median(s / t for s, t in zip(times[st_key], times[key], strict=True)), 3
-                ),
-                "cosine_min": float(cos.min()),
-                "cosine_mean": float(cos.mean()),
-            }
-        )
-    return rows
+
+def timing_columns(times: dict[str, list[float]], key: str, tokens: int) -> dict[str, Any]:
+    """Seconds, throughput and the speed-ups over sentence-transformers (overall and round by round)."""
+    median = statistics.median(times[key])
+    paired = statistics.median(s / t for s, t in zip(times[ST_KEY], times[key], strict=True))
+    return {
+        "seconds": [round(t, 3) for t in times[key]],
+        "median_seconds": round(median, 3),
+        "tokens_per_second": round(tokens / median, 1),
+        "speedup_vs_st": round(statistics.median(times[ST_KEY]) / median, 3),
+        "paired_speedup_median": round(paired, 3),
+    }
 
 
 def markdown(rows: list[dict]) -> str:
@@ -234,7 +255,29 @@ def cpu_name() -> str:
     return platform.processor() or "unknown"
 
 
-def main() -> None:
+def machine(load_before: tuple[float, float, float]) -> dict[str, Any]:
+    return {
+        "cpu": cpu_name(),
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "loadavg_before": load_before,
+        "loadavg_after": os.getloadavg(),
+    }
+
+
+def versions() -> dict[str, str]:
+    import sentence_transformers
+    import transformers
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "sentence_transformers": sentence_transformers.__version__,
+    }
+
+
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -251,7 +294,11 @@ def main() -> None:
         "--max-others", type=float, default=0.1, help="cores other processes may use in a clean round"
     )
     parser.add_argument("--out", type=Path, default=OUT / "embed_throughput.json")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
 
     warnings.filterwarnings("ignore")
     if args.threads:
@@ -274,23 +321,9 @@ def main() -> None:
         rows += bench_model(label, st, ours, prefix, texts, args.repeats, args.max_others)
         del st, ours
 
-    import sentence_transformers
-    import transformers
-
-    result = {
-        "machine": {
-            "cpu": cpu_name(),
-            "cores": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(),
-            "loadavg_before": load_before,
-            "loadavg_after": os.getloadavg(),
-        },
-        "versions": {
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-            "transformers": transformers.__version__,
-            "sentence_transformers": sentence_transformers.__version__,
-        },
+    result: dict[str, Any] = {
+        "machine": machine(load_before),
+        "versions": versions(),
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "rows": rows,
     }

@@ -32,6 +32,7 @@ import shutil
 import statistics
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,13 +42,14 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "tests"))  # the offline Qwen builders are test fixtures
 
 from embed_throughput import QWEN_DIR, cpu_name, stdlib_functions  # noqa: E402
+from qwen_offline import build_random_qwen2  # noqa: E402
 from worker_throughput import free_port, remote_round, start_worker  # noqa: E402
 
 from lsp_server.embedding import Side, Task, load_embedder  # noqa: E402
 from lsp_server.embedding.local import TransformersEmbedder, token_budget_batches  # noqa: E402
-from lsp_server.embedding.qwen_offline import build_random_qwen2  # noqa: E402
 
 # Named like the profile's hub repository, a local folder takes jina-code-0.5b's prefixes and pooling.
 MODEL_DIR = ROOT / "bench" / "out" / "random-weights" / "jina-code-embeddings-0.5b"
@@ -131,7 +133,140 @@ def timed_in_process(
     return seconds, vectors
 
 
-def main() -> int:
+@dataclass
+class Workload:
+    """What one run embeds, what that costs in useful FLOPs, and the device peaks it is measured by."""
+
+    texts: list[str]
+    lengths: list[int]
+    tokenize_seconds: float
+    padded: int
+    linear_weights: int
+    flops: float
+    square: int
+    peak_square: float
+    mlp_shape: tuple[int, int, int]
+    peak_mlp: float
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def tokens(self) -> int:
+        return sum(self.lengths)
+
+    def add(self, path: str, seconds: list[float], cosine: float | None) -> None:
+        """A table row for one path, shown at once (a worker run takes minutes)."""
+        best = min(seconds)
+        self.rows.append(
+            {
+                "path": path,
+                "seconds_best": round(best, 3),
+                "seconds_median": round(statistics.median(seconds), 3),
+                "tokens_per_s": round(self.tokens / best, 1),
+                "texts_per_s": round(len(self.texts) / best, 1),
+                "mfu_vs_square": round(self.flops / best / self.peak_square, 4),
+                "mfu_vs_mlp_shape": round(self.flops / best / self.peak_mlp, 4),
+                "cosine_min_vs_in_process": None if cosine is None else round(cosine, 6),
+            }
+        )
+        print(json.dumps(self.rows[-1]), file=sys.stderr, flush=True)
+
+
+def measure(embedder: TransformersEmbedder, texts: list[str], on_gpu: bool) -> Workload:
+    """Tokenize the texts, count their useful FLOPs, and measure the device's matrix peaks."""
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(embedder.precision, torch.float32)
+    config = embedder.model.config
+    started = time.perf_counter()
+    ids = embedder.tokenize([embedder.prefix(TASK, SIDE) + text for text in texts])
+    tokenize_s = time.perf_counter() - started
+    lengths = [len(x) for x in ids]
+    padded = sum(len(b) * lengths[b[0]] for b in token_budget_batches(lengths, embedder.batch_tokens))
+    linear_weights, flops = useful_flops(embedder.model, config, lengths)
+
+    square = 8192 if on_gpu else 2048
+    peak_square = matmul_flops(embedder.device, dtype, square, square, square)
+    mlp_shape = (min(embedder.batch_tokens, 32768), int(config.hidden_size), int(config.intermediate_size))
+    peak_mlp = matmul_flops(embedder.device, dtype, *mlp_shape)
+    print(
+        f"peak {peak_square / 1e12:.2f} TFLOP/s ({square}³), MLP-shaped {peak_mlp / 1e12:.2f} TFLOP/s",
+        file=sys.stderr,
+        flush=True,
+    )
+    return Workload(
+        texts, lengths, tokenize_s, padded, linear_weights, flops, square, peak_square, mlp_shape, peak_mlp
+    )
+
+
+def run_workers(work: Workload, folder: Path, args: argparse.Namespace, counts: list[int], want: Any) -> None:
+    """One worker on loopback, timed with each number of concurrent clients; vectors checked."""
+    port = free_port()
+    extra = ["--batch-tokens", str(args.worker_batch_tokens)] if args.worker_batch_tokens else []
+    worker = start_worker(str(folder), port, device=args.device, extra=extra)
+    spec = f"remote://127.0.0.1:{port}"
+    try:
+        remote_round(spec, work.texts[: min(len(work.texts), 256)], 1)  # warm-up
+        for clients in counts:
+            seconds, cosine = [], 1.0
+            for _ in range(args.repeats):
+                spent, got = remote_round(spec, work.texts, clients)
+                seconds.append(spent)
+                cosine = min(cosine, float(np.min(np.sum(got * want, axis=1))))
+            work.add(f"worker, {clients} client{'s' if clients > 1 else ''}", seconds, cosine)
+    finally:
+        worker.terminate()
+        worker.wait(60)
+
+
+def report(work: Workload, embedder: TransformersEmbedder, device_name: str) -> dict[str, Any]:
+    return {
+        "device": device_name,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "precision": embedder.precision,
+        "model": "Qwen2.5-Coder-0.5B shape, random weights (jina-code-0.5b profile)",
+        "linear_weights": work.linear_weights,
+        "texts": len(work.texts),
+        "tokens": work.tokens,
+        "tokens_mean": round(work.tokens / len(work.texts), 1),
+        "padded_tokens_in_process": work.padded,
+        "useful_gflop_per_token": round(work.flops / work.tokens / 1e9, 4),
+        "tokenize_seconds": round(work.tokenize_seconds, 3),
+        "peak_square_tflops": round(work.peak_square / 1e12, 3),
+        "peak_mlp_shape_tflops": round(work.peak_mlp / 1e12, 3),
+        "mlp_shape": list(work.mlp_shape),
+        "batch_tokens_in_process": embedder.batch_tokens,
+        "rows": work.rows,
+    }
+
+
+def print_summary(work: Workload, result: dict[str, Any]) -> None:
+    rows, hidden, intermediate = work.mlp_shape
+    print(
+        f"{result['device']}, {result['precision']}: {len(work.texts)} texts, {work.tokens} tokens (mean "
+        f"{result['tokens_mean']}), {result['useful_gflop_per_token']} GFLOP/token, padding "
+        f"{work.padded / work.tokens:.2f}x in process, tokenizing {work.tokenize_seconds:.2f} s; peak "
+        f"{work.peak_square / 1e12:.2f} TFLOP/s ({work.square}³), {work.peak_mlp / 1e12:.2f} at the MLP's "
+        f"shape {rows}×{hidden}×{intermediate}\n"
+    )
+    print("| path | tokens/s | texts/s | best s | median s | of peak | of MLP-shape peak | cosine min |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in work.rows:
+        similar = r["cosine_min_vs_in_process"]
+        cells = [
+            r["path"],
+            f"{r['tokens_per_s']:,.0f}",
+            f"{r['texts_per_s']:,.1f}",
+            r["seconds_best"],
+            r["seconds_median"],
+            f"{r['mfu_vs_square']:.1%}",
+            f"{r['mfu_vs_mlp_shape']:.1%}",
+            "—" if similar is None else f"{similar:.6f}",
+        ]
+        print("| " + " | ".join(map(str, cells)) + " |")
+
+
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -141,7 +276,11 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--worker-batch-tokens", type=int, default=None, help="the worker's --batch-tokens")
     parser.add_argument("--out", default=str(ROOT / "bench" / "out" / "model_roofline.json"))
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = parse_args()
     on_gpu = args.device.startswith("cuda")
     texts = corpus(args.texts or (20000 if on_gpu else 48))
     counts = [int(c) for c in args.clients.split(",") if c]
@@ -149,104 +288,26 @@ def main() -> int:
 
     embedder = load_embedder(str(folder), args.device)
     assert isinstance(embedder, TransformersEmbedder)
-    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(embedder.precision, torch.float32)
-    config = embedder.model.config
-    print(f"{embedder.model_id} on {embedder.device} ({embedder.precision}), batches of "
-          f"{embedder.batch_tokens} tokens", file=sys.stderr, flush=True)  # fmt: skip
-
-    started = time.perf_counter()
-    ids = embedder.tokenize([embedder.prefix(TASK, SIDE) + text for text in texts])
-    tokenize_s = time.perf_counter() - started
-    lengths = [len(x) for x in ids]
-    padded = sum(len(b) * lengths[b[0]] for b in token_budget_batches(lengths, embedder.batch_tokens))
-    linear_weights, flops = useful_flops(embedder.model, config, lengths)
-    tokens = sum(lengths)
-
-    square = 8192 if on_gpu else 2048
-    peak_square = matmul_flops(embedder.device, dtype, square, square, square)
-    mlp_rows = min(embedder.batch_tokens, 32768)
-    peak_mlp = matmul_flops(embedder.device, dtype, mlp_rows, config.hidden_size, config.intermediate_size)
-    print(f"peak {peak_square / 1e12:.2f} TFLOP/s ({square}³), MLP-shaped {peak_mlp / 1e12:.2f} TFLOP/s",
-          file=sys.stderr, flush=True)  # fmt: skip
-
+    print(
+        f"{embedder.model_id} on {embedder.device} ({embedder.precision}), batches of "
+        f"{embedder.batch_tokens} tokens",
+        file=sys.stderr,
+        flush=True,
+    )
+    work = measure(embedder, texts, on_gpu)
     embedder.embed(texts[: min(len(texts), 256)], TASK, SIDE)  # warm-up (kernels, allocator)
-    rows: list[dict[str, Any]] = []
-
-    def row(path: str, seconds: list[float], cosine: float | None) -> None:
-        best = min(seconds)
-        rows.append(
-            {
-                "path": path,
-                "seconds_best": round(best, 3),
-                "seconds_median": round(statistics.median(seconds), 3),
-                "tokens_per_s": round(tokens / best, 1),
-                "texts_per_s": round(len(texts) / best, 1),
-                "mfu_vs_square": round(flops / best / peak_square, 4),
-                "mfu_vs_mlp_shape": round(flops / best / peak_mlp, 4),
-                "cosine_min_vs_in_process": None if cosine is None else round(cosine, 6),
-            }
-        )
-        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
-
     local_seconds, want = timed_in_process(embedder, texts, args.repeats)
-    row("in-process", local_seconds, None)
+    work.add("in-process", local_seconds, None)
     if counts:
         if on_gpu:
             embedder.close()  # the worker needs the GPU memory more than this process does
-        port = free_port()
-        extra = ["--batch-tokens", str(args.worker_batch_tokens)] if args.worker_batch_tokens else []
-        worker = start_worker(str(folder), port, device=args.device, extra=extra)
-        spec = f"remote://127.0.0.1:{port}"
-        try:
-            remote_round(spec, texts[: min(len(texts), 256)], 1)  # warm-up
-            for clients in counts:
-                seconds, cosine = [], 1.0
-                for _ in range(args.repeats):
-                    spent, got = remote_round(spec, texts, clients)
-                    seconds.append(spent)
-                    cosine = min(cosine, float(np.min(np.sum(got * want, axis=1))))
-                row(f"worker, {clients} client{'s' if clients > 1 else ''}", seconds, cosine)
-        finally:
-            worker.terminate()
-            worker.wait(60)
+        run_workers(work, folder, args, counts, want)
 
     device_name = torch.cuda.get_device_name(args.device) if on_gpu else cpu_name()
-    report = {
-        "device": device_name,
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "precision": embedder.precision,
-        "model": "Qwen2.5-Coder-0.5B shape, random weights (jina-code-0.5b profile)",
-        "linear_weights": linear_weights,
-        "texts": len(texts),
-        "tokens": tokens,
-        "tokens_mean": round(tokens / len(texts), 1),
-        "padded_tokens_in_process": padded,
-        "useful_gflop_per_token": round(flops / tokens / 1e9, 4),
-        "tokenize_seconds": round(tokenize_s, 3),
-        "peak_square_tflops": round(peak_square / 1e12, 3),
-        "peak_mlp_shape_tflops": round(peak_mlp / 1e12, 3),
-        "mlp_shape": [mlp_rows, int(config.hidden_size), int(config.intermediate_size)],
-        "batch_tokens_in_process": embedder.batch_tokens,
-        "rows": rows,
-    }
+    result = report(work, embedder, device_name)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=1))
-    print(f"{device_name}, {embedder.precision}: {len(texts)} texts, {tokens} tokens (mean "
-          f"{report['tokens_mean']}), {report['useful_gflop_per_token']} GFLOP/token, padding "
-          f"{padded / tokens:.2f}x in process, tokenizing {tokenize_s:.2f} s; peak {peak_square / 1e12:.2f} "
-          f"TFLOP/s ({square}³), {peak_mlp / 1e12:.2f} at the MLP's shape {mlp_rows}×{config.hidden_size}"
-          f"×{config.intermediate_size}\n")  # fmt: skip
-    print("| path | tokens/s | texts/s | best s | median s | of peak | of MLP-shape peak | cosine min |")
-    print("|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        similar = r["cosine_min_vs_in_process"]
-        cells = [r["path"], f"{r['tokens_per_s']:,.0f}", f"{r['texts_per_s']:,.1f}", r["seconds_best"],
-                 r["seconds_median"], f"{r['mfu_vs_square']:.1%}", f"{r['mfu_vs_mlp_shape']:.1%}",
-                 "—" if similar is None else f"{similar:.6f}"]  # fmt: skip
-        print("| " + " | ".join(map(str, cells)) + " |")
+    Path(args.out).write_text(json.dumps(result, indent=1))
+    print_summary(work, result)
     return 0
 
 

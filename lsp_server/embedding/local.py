@@ -19,8 +19,19 @@ from typing import Any, Literal, get_args
 import numpy as np
 import torch
 
-from .base import EmbeddingError, Side, Task, Vectors, check_embed_request, check_task_side, truncate_dim
-from .profiles import Pooling, PrefixStyle, prefix_for
+from .base import (
+    SIDES,
+    TASKS,
+    EmbeddingError,
+    Side,
+    Task,
+    Vectors,
+    check_embed_request,
+    check_task_side,
+    truncate_dim,
+)
+from .prefixes import PrefixStyle, prefix_for
+from .profiles import Pooling
 
 Precision = Literal["fp32", "bf16", "fp16", "int8"]
 PRECISIONS: tuple[Precision, ...] = get_args(Precision)
@@ -274,8 +285,6 @@ def _quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
 
 
 def _all_task_sides() -> list[tuple[Task, Side]]:
-    from .base import SIDES, TASKS
-
     return [(t, s) for t in TASKS for s in SIDES]
 
 

@@ -1,27 +1,8 @@
 """The Embedder API served by an OpenAI-compatible engine: ``openai+https://host[:port]/v1?model=NAME``.
 
 Any server of ``POST {base}/embeddings`` in OpenAI's format will do (vLLM, TEI, Infinity, llama.cpp's
-server, OpenAI itself); ``openai+http://`` for plain HTTP. Options (percent-encode ``+`` and ``&`` in
-values):
-
-* ``model=NAME``: the model as the engine names it (required unless ``profile=`` is given, whose hub
-  id is then the name);
-* ``key_env=VAR``: the environment variable that holds the API key (default ``OPENAI_API_KEY``; when
-  that one is unset no key is sent; a ``key_env`` that is named but unset is an error). The key goes
-  in ``Authorization: Bearer …`` and nowhere else: never in a log line or an error message;
-* ``prefixes=jina|qwen3|none``: the instruction prefixes the client puts in front of each text
-  (these engines apply none of codekin's). Else ``profile=`` (``jina-code-0.5b``, …) gives its
-  prefixes; else a model name that is a profile's hub id (or the last part of one) gives that
-  profile's; else none;
-* ``dim=N``: serve N-dimensional (Matryoshka-truncated) vectors only; it shows in the model id;
-* ``dimensions=1|0``: whether to ask the engine for truncated vectors with the request's
-  ``dimensions`` field (default 1). An engine that refuses it (HTTP 400/422) is asked without it
-  from then on and the vectors are truncated here instead (the same vectors: the leading k
-  components, normalised again);
-* ``batch=N`` texts per request (default 64), ``concurrency=N`` requests in flight (default 2),
-  ``timeout=S`` seconds to wait for an answer (default 60; connecting waits at most 5),
-  ``attempts=N`` (default 5), ``max_chars=N`` characters kept of each text (default 32768),
-  ``ca_file=F`` to trust another certificate authority over HTTPS.
+server, OpenAI itself); ``openai+http://`` for plain HTTP. The spec's options are described in
+:mod:`.openai_spec`.
 
 Requests that fail with HTTP 429 or 5xx, a timeout or a broken connection are tried again after
 an exponential backoff with jitter (or after the ``Retry-After`` the engine asked for), at most
@@ -51,10 +32,8 @@ import ssl
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 import numpy.typing as npt
@@ -69,7 +48,8 @@ from .base import (
     estimate_tokens,
     truncate_dim,
 )
-from .profiles import PROFILES, PrefixStyle, Profile, prefix_for, profile_for_hub_id
+from .openai_spec import parse_openai_spec, profile_for_model
+from .prefixes import prefix_for
 
 log = logging.getLogger(__name__)
 
@@ -80,129 +60,6 @@ BACKOFF_CAP_S = 8.0
 RETRY_AFTER_CAP_S = 60.0
 """A ``Retry-After`` longer than this is cut to it."""
 PROBE_TEXT = "def hello():\n    return 'world'\n"
-_OPTIONS = (
-    "model", "key_env", "dim", "prefixes", "profile", "dimensions", "batch", "timeout", "attempts",
-    "concurrency", "max_chars", "ca_file",
-)  # fmt: skip
-_STYLES: tuple[PrefixStyle, ...] = ("jina", "qwen3", "none")
-
-
-@dataclass(frozen=True)
-class OpenAISpec:
-    url: str
-    """``http(s)://host:port/path`` of the API base, without the options (shown in logs and status)."""
-    tls: bool
-    host: str
-    port: int
-    endpoint: str
-    """The request path: the base's path and ``/embeddings``."""
-    model: str
-    key_env: str
-    key_required: bool
-    dim: int | None
-    prefix_style: PrefixStyle
-    prefix_source: str
-    profile: Profile | None
-    send_dimensions: bool
-    batch: int
-    concurrency: int
-    timeout: float
-    attempts: int
-    max_chars: int
-    ca_file: str | None
-
-
-def parse_openai_spec(spec: str) -> OpenAISpec:
-    """Check an ``openai+http(s)://`` spec and fill in the defaults; errors name the bad part."""
-    parsed = urlparse(spec.strip())
-    if parsed.scheme not in ("openai+http", "openai+https") or not parsed.hostname:
-        raise EmbeddingError(f"expected openai+http(s)://host[:port]/v1?model=NAME, got {spec!r}")
-    if parsed.username or parsed.password:
-        raise EmbeddingError(
-            f"{parsed.scheme}:// takes no credentials in the address: put the API key in an environment "
-            "variable and name it with ?key_env=VAR (default OPENAI_API_KEY)"
-        )
-    tls = parsed.scheme == "openai+https"
-    try:
-        port = parsed.port or (443 if tls else 80)
-    except ValueError as exc:
-        raise EmbeddingError(f"bad port in {spec!r}: {exc}") from None
-    raw = parse_qs(parsed.query, keep_blank_values=True)
-    options = {key: values[-1] for key, values in raw.items()}
-    unknown = sorted(set(options) - set(_OPTIONS))
-    if unknown:
-        raise EmbeddingError(f"unknown option(s) {unknown} in {spec!r}; known: {', '.join(_OPTIONS)}")
-
-    profile: Profile | None = None
-    if "profile" in options:
-        profile = PROFILES.get(options["profile"])
-        if profile is None:
-            raise EmbeddingError(
-                f"unknown profile {options['profile']!r} in {spec!r}; expected one of {', '.join(PROFILES)}"
-            )
-    model = options.get("model", "").strip() or (profile.hub_id if profile is not None else "")
-    if not model:
-        raise EmbeddingError(f"{spec!r} names no model: add ?model=NAME (the engine's name for it)")
-
-    style: str
-    if "prefixes" in options:
-        style, source = options["prefixes"], "named with prefixes="
-        if style not in _STYLES:
-            raise EmbeddingError(f"prefixes must be one of {', '.join(_STYLES)}, got {style!r}")
-    elif profile is not None:
-        style, source = profile.prefix_style, f"those of profile {profile.name}"
-    else:
-        known = _profile_for_model(model)
-        if known is not None:
-            style, source = known.prefix_style, f"those of profile {known.name}, inferred from the model name"
-        else:
-            style, source = "none", "none: the model name matches no profile (set prefixes= to change)"
-
-    def number(name: str, default: float | None, kind: type = int) -> Any:
-        if name not in options:
-            return default
-        try:
-            value = kind(options[name])
-        except ValueError:
-            raise EmbeddingError(f"{spec!r}: {name} must be a number, got {options[name]!r}") from None
-        if value <= 0:
-            raise EmbeddingError(f"{spec!r}: {name} must be positive, got {options[name]!r}")
-        return value
-
-    if options.get("dimensions", "1") not in ("0", "1", "true", "false"):
-        raise EmbeddingError(f"{spec!r}: dimensions is 1 or 0, got {options['dimensions']!r}")
-    path = parsed.path.rstrip("/")
-    host = parsed.hostname
-    netloc = f"[{host}]" if ":" in host else host
-    return OpenAISpec(
-        url=f"{'https' if tls else 'http'}://{netloc}:{port}{path}",
-        tls=tls,
-        host=host,
-        port=port,
-        endpoint=f"{path}/embeddings",
-        model=model,
-        key_env=options.get("key_env") or "OPENAI_API_KEY",
-        key_required="key_env" in options,
-        dim=number("dim", None),
-        prefix_style=style,  # type: ignore[arg-type]
-        prefix_source=source,
-        profile=profile,
-        send_dimensions=options.get("dimensions", "1") in ("1", "true"),
-        batch=number("batch", 64),
-        concurrency=number("concurrency", 2),
-        timeout=number("timeout", 60.0, float),
-        attempts=number("attempts", 5),
-        max_chars=number("max_chars", 32_768),
-        ca_file=options.get("ca_file") or None,
-    )
-
-
-def _profile_for_model(model: str) -> Profile | None:
-    """The profile whose hub id is ``model``, or ends with it (engines often serve a short name)."""
-    known = profile_for_hub_id(model)
-    if known is not None:
-        return known
-    return next((p for p in PROFILES.values() if p.hub_id.split("/")[-1].lower() == model.lower()), None)
 
 
 class EngineRejected(EmbeddingError):
@@ -243,12 +100,16 @@ class OpenAIEmbedder:
                 f"{self._native_dim}-dimensional vectors"
             )
         self._dim = self.spec.dim or self._native_dim
-        profile = self.spec.profile or _profile_for_model(self.spec.model)
+        profile = self.spec.profile or profile_for_model(self.spec.model)
         if profile is not None and profile.dim != self._native_dim:
             log.warning(
                 "%s at %s gives %d-dimensional vectors; profile %s has %d: is it the same model?",
-                self.spec.model, self.spec.url, self._native_dim, profile.name, profile.dim,
-            )  # fmt: skip
+                self.spec.model,
+                self.spec.url,
+                self._native_dim,
+                profile.name,
+                profile.dim,
+            )
 
     # -- the Embedder API --------------------------------------------------------------------------
 
@@ -340,39 +201,20 @@ class OpenAIEmbedder:
         for attempt in range(self.spec.attempts):
             if self._closed.is_set() and attempt:
                 break
-            retry_after: float | None = None
-            try:
-                status, headers, data = self._post(body)
-            except (OSError, http.client.HTTPException) as exc:
-                last = f"cannot reach the engine: {type(exc).__name__}: {exc}".rstrip(": ")
-                if not retry_connection:
-                    raise EmbeddingError(
-                        f"cannot reach the embedding engine at {self.spec.url} ({type(exc).__name__}: "
-                        f"{exc}); is it running and is the address right?"
-                    ) from None
-            else:
-                if status == 200:
-                    return self._parse(data, len(inputs))
-                message = self._scrub(_engine_message(data))
-                if status != 429 and status < 500:
-                    hint = ""
-                    if status in (401, 403):
-                        hint = f"; the API key is read from ${self.spec.key_env}"
-                        hint += ", which is set" if self._key else ", which is not set"
-                    elif status in (404, 405):
-                        hint = f"; is {self.spec.endpoint} the engine's path? the base usually ends in /v1"
-                    raise EngineRejected(
-                        f"{self.spec.url} refused the request (HTTP {status}{hint}): {message}", status
-                    )
-                last = f"HTTP {status}: {message}"
-                retry_after = _retry_after(headers.get("Retry-After"))
+            vectors, last, retry_after = self._attempt(body, len(inputs), retry_connection)
+            if vectors is not None:
+                return vectors
             if attempt + 1 < self.spec.attempts:
                 if retry_after is None:
                     retry_after = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt) * random.uniform(0.5, 1.0)
                 log.warning(
                     "%s: %s; trying again in %.2f s (attempt %d of %d)",
-                    self.spec.url, last, retry_after, attempt + 2, self.spec.attempts,
-                )  # fmt: skip
+                    self.spec.url,
+                    last,
+                    retry_after,
+                    attempt + 2,
+                    self.spec.attempts,
+                )
                 if self._closed.wait(retry_after):
                     break
         if self._closed.is_set():
@@ -381,6 +223,39 @@ class OpenAIEmbedder:
             f"the embedding engine at {self.spec.url} failed {self.spec.attempts} attempt(s); "
             f"the last: {last}"
         )
+
+    def _attempt(
+        self, body: bytes, expected: int, retry_connection: bool
+    ) -> tuple[npt.NDArray[np.float32] | None, str, float | None]:
+        """One POST: its vectors, or why it failed and the wait the engine asked for (None: not said).
+
+        A failure that trying again would not mend raises instead.
+        """
+        try:
+            status, headers, data = self._post(body)
+        except (OSError, http.client.HTTPException) as exc:
+            if not retry_connection:
+                raise EmbeddingError(
+                    f"cannot reach the embedding engine at {self.spec.url} ({type(exc).__name__}: "
+                    f"{exc}); is it running and is the address right?"
+                ) from None
+            return None, f"cannot reach the engine: {type(exc).__name__}: {exc}".rstrip(": "), None
+        if status == 200:
+            return self._parse(data, expected), "", None
+        message = self._scrub(_engine_message(data))
+        if status != 429 and status < 500:
+            raise self._rejected(status, message)
+        return None, f"HTTP {status}: {message}", _retry_after(headers.get("Retry-After"))
+
+    def _rejected(self, status: int, message: str) -> EngineRejected:
+        """The error for a 4xx, with a hint where the status points at a usual mistake."""
+        hint = ""
+        if status in (401, 403):
+            hint = f"; the API key is read from ${self.spec.key_env}"
+            hint += ", which is set" if self._key else ", which is not set"
+        elif status in (404, 405):
+            hint = f"; is {self.spec.endpoint} the engine's path? the base usually ends in /v1"
+        return EngineRejected(f"{self.spec.url} refused the request (HTTP {status}{hint}): {message}", status)
 
     def _post(self, body: bytes) -> tuple[int, http.client.HTTPMessage, bytes]:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}

@@ -68,6 +68,10 @@ class PriorityEmbedder:
         self.bulk_slice = max(1, bulk_slice)
         self._gate = _Gate()
 
+    def wraps(self, other: Embedder) -> bool:
+        """Whether ``other`` is the very embedder this one puts in order (not merely an equal one)."""
+        return self.inner is other
+
     @property
     def model_id(self) -> str:
         return self.inner.model_id

@@ -10,21 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from .base import JINA_PREFIXES, QWEN3_TASK_DESCRIPTIONS, Side, Task
+from .base import Side, Task
+from .prefixes import PrefixStyle, prefix_for
 
 Pooling = Literal["last", "mean"]
-PrefixStyle = Literal["jina", "qwen3", "none"]
 POOLINGS: tuple[Pooling, ...] = ("last", "mean")
-
-
-def prefix_for(style: PrefixStyle, task: Task, side: Side) -> str:
-    """The exact text a model of this prefix style expects in front of a ``task``/``side`` input."""
-    if style == "jina":
-        return JINA_PREFIXES[task][side]
-    if style == "qwen3":
-        # Qwen3-Embedding instructs queries only; there is no space after "Query:".
-        return f"Instruct: {QWEN3_TASK_DESCRIPTIONS[task]}\nQuery:" if side == "query" else ""
-    return ""
 
 
 def _minilm_path() -> str:

@@ -2,6 +2,6 @@
 
 import sys
 
-from lsp_server.worker.server import main
+from lsp_server.worker.cli import main
 
 sys.exit(main())

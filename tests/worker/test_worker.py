@@ -1,8 +1,9 @@
 """The remote embedding worker, end to end: real worker processes, real sockets, the real minilm.
 
-A tiny blocking client lives here (a socket and the protocol module), independent of the client
-half in ``lsp_server.embedding.remote``, so that the worker is checked against docs/worker-protocol.md
-and not against another implementation's habits. Each worker is started once per module.
+A tiny blocking client lives here (a socket and ``lsp_server.embedding.remote.wire``), independent of
+the client half in ``lsp_server.embedding.remote.client``, so that the worker is checked against
+docs/worker-protocol.md and not against another implementation's habits. Each worker is started
+once per module.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import numpy as np
 import pytest
 
 from lsp_server.embedding import TASKS, Embedder, Side, Task, load_embedder
-from lsp_server.worker.protocol import (
+from lsp_server.embedding.remote.wire import (
     HEADER,
     PROTOCOL_VERSION,
     Limits,
@@ -35,7 +36,7 @@ from lsp_server.worker.protocol import (
     vectors_from_bytes,
 )
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 LIMITS = Limits()
 TEXTS = [
     "def add(a, b):\n    return a + b\n",
@@ -477,7 +478,7 @@ def test_refuses_to_listen_beyond_loopback_without_a_token(tmp_path: Path) -> No
 def test_worker_never_imports_the_language_server() -> None:
     code = (
         "import sys\n"
-        "import lsp_server.worker.server as s\n"
+        "import lsp_server.worker.cli as s\n"
         "s.add_arguments(__import__('argparse').ArgumentParser())\n"
         "names = ('pygls', 'lsp_server.server')\n"
         "bad = sorted(m for m in sys.modules if m in names or m.startswith(tuple(n + '.' for n in names)))\n"

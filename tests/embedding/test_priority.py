@@ -39,3 +39,11 @@ def test_a_query_overtakes_a_long_bulk_run() -> None:
 def test_empty_bulk_input() -> None:
     embedder = PriorityEmbedder(load_embedder("minilm", "cpu"))
     assert embedder.embed([], task="code2code", side="passage").shape[0] == 0
+
+
+def test_wraps_names_the_very_inner_embedder() -> None:
+    inner = load_embedder("minilm", "cpu")
+    embedder = PriorityEmbedder(inner)
+    assert embedder.wraps(inner)
+    assert not embedder.wraps(load_embedder("minilm", "cpu"))  # an equal model, not this one
+    assert not embedder.wraps(embedder)

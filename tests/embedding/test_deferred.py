@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from lsp_server.embedding import load_embedder
-from lsp_server.embedding.base import Embedder, EmbeddingError
+from lsp_server.embedding.base import Embedder, EmbeddingError, Side, Task, Vectors
 from lsp_server.embedding.deferred import DeferredEmbedder
 from lsp_server.embedding.identity import Identity, IdentityCache, identity_key
+from lsp_server.embedding.priority import PriorityEmbedder
+from lsp_server.embedding.status import ModelStatus, identity_mismatch, model_status
 
 
 def test_uses_wait_for_the_model_and_give_the_same_vectors() -> None:
@@ -82,3 +86,53 @@ def test_a_handed_over_model_outlives_its_wrapper() -> None:
     DeferredEmbedder(loading).close()  # an owner that did not hand it over closes it
     with pytest.raises(EmbeddingError):
         model.embed(["x = 1"], "code2code", "passage")
+
+
+class _Stub:
+    """An embedder that needs no model: enough for what status reports read."""
+
+    model_id, dim, device, selection_reason = "stub", 4, "cpu", "named: stub"
+
+    def prefix(self, task: Task, side: Side) -> str:
+        return ""
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return [1 for _ in texts]
+
+    def embed(self, texts: Sequence[str], task: Task, side: Side, dim: int | None = None) -> Vectors:
+        return np.zeros((len(texts), dim or self.dim), dtype=np.float32)
+
+    def close(self) -> None:
+        pass
+
+
+def test_model_status_looks_through_the_wrappers() -> None:
+    loading: Future[Embedder] = Future()
+    expected = Identity.of(_Stub())
+    with_id = PriorityEmbedder(DeferredEmbedder(loading, expected))
+    assert model_status(with_id) == ModelStatus("stub", "loading", None, True)
+    without_id = PriorityEmbedder(DeferredEmbedder(loading))
+    assert model_status(without_id) == ModelStatus(None, "loading", None, True)
+    loading.set_result(_Stub())
+    loaded = ModelStatus("stub", "named: stub", "cpu", False)
+    assert model_status(PriorityEmbedder(DeferredEmbedder(loading, expected))) == loaded
+    assert model_status(_Stub()) == loaded
+
+    failed: Future[Embedder] = Future()
+    failed.set_exception(OSError("disk on fire"))
+    status = model_status(PriorityEmbedder(DeferredEmbedder(failed)))
+    assert status.model_id is None and status.device is None and not status.loading
+    assert status.reason is not None and "disk on fire" in status.reason
+
+
+def test_identity_mismatch_only_once_loaded_and_different() -> None:
+    loading: Future[Embedder] = Future()
+    stale = Identity("stub", 8, Identity.of(_Stub()).prefixes)
+    wrapped = PriorityEmbedder(DeferredEmbedder(loading, stale))
+    assert identity_mismatch(wrapped) is None  # still loading
+    loading.set_result(_Stub())
+    problem = identity_mismatch(wrapped)
+    assert problem is not None and "not as stub (8)" in problem
+    assert identity_mismatch(PriorityEmbedder(DeferredEmbedder(loading, Identity.of(_Stub())))) is None
+    assert identity_mismatch(PriorityEmbedder(_Stub())) is None
+    assert identity_mismatch(_Stub()) is None

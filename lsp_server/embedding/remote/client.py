@@ -1,16 +1,7 @@
-"""The Embedder API served by remote workers: ``remote://host:port[,host:port…][?options]``.
+"""The client half of ``remote://``: :class:`RemoteEmbedder`, its connections and failover.
 
-Options: ``token_file=F`` (else the ``CODEKIN_WORKER_TOKEN`` environment variable),
-``fallback=local|error`` (default ``local``), ``tls=1`` with an optional ``ca_file=F``,
-``dtype=f16|f32`` (default ``f32``), ``timeout=S`` (seconds an answer may take, default 300;
-connecting gives up after 5).
-
-Work is cut to the workers' limits and spread over them; a batch that fails on one
-worker is retried on another; when every worker has failed it, the batch is embedded
-locally with the same model (with a warning) or, with ``fallback=error``, the call
-fails. Either way a failure never yields a vector: the caller stores nothing and the
-units stay pending. A worker that serves another model than the first one found is
-refused, never mixed in. The protocol is docs/worker-protocol.md.
+Spec and options are described in :mod:`lsp_server.embedding.remote`; the frames it speaks are
+:mod:`lsp_server.embedding.remote.wire`.
 """
 
 from __future__ import annotations
@@ -33,7 +24,17 @@ from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 
-from lsp_server.worker.protocol import (
+from ..base import (
+    Embedder,
+    EmbeddingError,
+    Side,
+    Task,
+    Vectors,
+    check_embed_request,
+    check_task_side,
+    estimate_tokens,
+)
+from .wire import (
     HEADER,
     PROTOCOL_VERSION,
     Limits,
@@ -45,18 +46,7 @@ from lsp_server.worker.protocol import (
     vectors_from_bytes,
 )
 
-from .base import (
-    Embedder,
-    EmbeddingError,
-    Side,
-    Task,
-    Vectors,
-    check_embed_request,
-    check_task_side,
-    estimate_tokens,
-)
-
-log = logging.getLogger(__name__)
+log = logging.getLogger("lsp_server.embedding.remote")  # the name it had as one module
 
 CONNECTIONS_PER_WORKER = 2
 CONNECT_TIMEOUT_S = 5.0
@@ -66,6 +56,8 @@ RETRY_AFTER_S = 5.0
 
 @dataclass(frozen=True)
 class RemoteSpec:
+    """A parsed ``remote://`` spec: where the workers are and how to talk to them."""
+
     addresses: tuple[tuple[str, int], ...]
     token: bytes | None
     fallback: str
@@ -76,6 +68,7 @@ class RemoteSpec:
 
 
 def parse_remote_spec(spec: str) -> RemoteSpec:
+    """Parse ``remote://host:port[,host:port…][?options]``; a mistake is an EmbeddingError."""
     parsed = urlparse(spec)
     if parsed.scheme != "remote" or not parsed.netloc:
         raise EmbeddingError(f"expected remote://host:port[,host:port...], got {spec!r}")
@@ -106,9 +99,14 @@ def parse_remote_spec(spec: str) -> RemoteSpec:
     except ValueError:
         raise EmbeddingError(f"{spec!r}: timeout must be a number of seconds") from None
     return RemoteSpec(
-        tuple(addresses), token, fallback, options.get("tls") in ("1", "true"), options.get("ca_file"),
-        dtype, timeout,
-    )  # fmt: skip
+        addresses=tuple(addresses),
+        token=token,
+        fallback=fallback,
+        tls=options.get("tls") in ("1", "true"),
+        ca_file=options.get("ca_file"),
+        dtype=dtype,
+        timeout=timeout,
+    )
 
 
 class _Connection:
@@ -156,9 +154,16 @@ class _Connection:
     def embed(self, texts: Sequence[str], task: Task, side: Side, dim: int | None, dtype: str) -> Vectors:
         request_id = next(self._ids)
         self._write(
-            {"t": "embed", "id": request_id, "texts": list(texts), "task": task, "side": side, "dim": dim,
-             "dtype": dtype}
-        )  # fmt: skip
+            {
+                "t": "embed",
+                "id": request_id,
+                "texts": list(texts),
+                "task": task,
+                "side": side,
+                "dim": dim,
+                "dtype": dtype,
+            }
+        )
         answer = self._read()
         if answer.get("t") == "error":
             raise EmbeddingError(

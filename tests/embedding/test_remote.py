@@ -38,8 +38,8 @@ class Worker:
 
     def __init__(self, model: str, token_file: Path | None = None) -> None:
         self.port = free_port()
-        command = [sys.executable, "-m", "lsp_server.worker", "--model", model, "--device", "cpu",
-                   "--host", "127.0.0.1", "--port", str(self.port)]  # fmt: skip
+        command = [sys.executable, "-m", "lsp_server.worker", "--model", model, "--device", "cpu"]
+        command += ["--host", "127.0.0.1", "--port", str(self.port)]
         if token_file is not None:
             command += ["--token-file", str(token_file)]
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
@@ -238,8 +238,11 @@ def test_auto_takes_the_workers_in_codekin_worker(
         assert emb.selection_reason.startswith("auto: CODEKIN_WORKER: remote worker(s) 127.0.0.1:")
     finally:
         emb.close()
-    for unusable, why in ((f"remote://127.0.0.1:{free_port()}", "no worker could be reached"),
-                          ("127.0.0.1:7878", "expected remote://host:port")):  # fmt: skip
+    unusable_specs = (
+        (f"remote://127.0.0.1:{free_port()}", "no worker could be reached"),
+        ("127.0.0.1:7878", "expected remote://host:port"),
+    )
+    for unusable, why in unusable_specs:
         monkeypatch.setenv("CODEKIN_WORKER", unusable)
         emb = load_embedder("auto", "cpu")
         assert emb.device == "cpu" and emb.model_id == "minilm"

