@@ -80,10 +80,8 @@ def main() -> int:
     results: dict[int, list[dict[str, float]]] = {s: [] for s in slices}
     for round_ in range(args.rounds):
         for fetch_slice in slices if round_ % 2 == 0 else slices[::-1]:
-            done = subprocess.run(
-                [sys.executable, __file__, "--store", stores[0], "--child", str(fetch_slice)],
-                capture_output=True, text=True, check=True,
-            )  # fmt: skip
+            child = [sys.executable, __file__, "--store", stores[0], "--child", str(fetch_slice)]
+            done = subprocess.run(child, capture_output=True, text=True, check=True)
             results[fetch_slice].append(json.loads(done.stdout.strip().splitlines()[-1]))
             print(fetch_slice, results[fetch_slice][-1], file=sys.stderr)
     rows = {

@@ -36,10 +36,11 @@ sys.path.insert(0, str(ROOT))
 
 from lsp_server.config import Settings  # noqa: E402
 from lsp_server.embedding import load_embedder  # noqa: E402
-from lsp_server.index import indexer  # noqa: E402
+from lsp_server.index import spaces  # noqa: E402
 from lsp_server.index.indexer import WorkspaceIndex  # noqa: E402
 
 SPACES = ("code", "docs", "completions")
+BEFORE = "before: + full ANN re-sync, saved each edit"
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -57,6 +58,54 @@ def edit(workspace: Path, path: str, serial: int) -> None:
         )
 
 
+def resync_anns(index: WorkspaceIndex, names: tuple[str, ...]) -> None:
+    """The baseline: re-sync ``names`` with a scan of all their live vectors, what a full update ends with."""
+    for space in names:
+        index.anns.sync(space)
+
+
+def open_scratch(work: Path, symbols: int) -> WorkspaceIndex | None:
+    """A scratch copy of the workspace and index that bench/lsp_latency.py built, opened; None if absent."""
+    built_ws = work / f"ws-{symbols}"
+    # the server keeps one subfolder per workspace folder under its indexDir
+    built_index = next((work / f"index-{symbols}-{'-'.join(SPACES)}").glob("*/index.sqlite3"), None)
+    if not built_ws.is_dir() or built_index is None:
+        print(f"no indexed workspace under {work}: run bench/lsp_latency.py --symbols {symbols} first")
+        return None
+    scratch = work / f"edit-cost-{symbols}"
+    shutil.rmtree(scratch, ignore_errors=True)
+    shutil.copytree(built_ws, scratch / "ws")
+    shutil.copytree(built_index.parent, scratch / "index")
+    settings = Settings(model="minilm", spaces=SPACES, index_dir=str(scratch / "index"))
+    return WorkspaceIndex(scratch / "ws", settings, load_embedder("minilm", "cpu"))
+
+
+def time_edits(
+    index: WorkspaceIndex, edits: int, seed: int, profiler: cProfile.Profile
+) -> dict[str, list[float]]:
+    """Seconds per edit, targeted and baseline in alternation; the targeted ones run under ``profiler``."""
+    files = sorted(index.store.files())
+    rng = random.Random(seed)
+    timings: dict[str, list[float]] = {"targeted": [], BEFORE: []}
+    interval = spaces.ANN_SAVE_INTERVAL_S
+    for serial in range(edits * 2):
+        path = rng.choice(files)
+        edit(index.root, path, serial)
+        targeted = serial % 2 == 0
+        started = time.perf_counter()
+        if targeted:
+            spaces.ANN_SAVE_INTERVAL_S = interval
+            profiler.enable()
+            index.update_paths([path], SPACES)
+            profiler.disable()
+        else:
+            spaces.ANN_SAVE_INTERVAL_S = 0.0
+            index.update_paths([path], SPACES)
+            resync_anns(index, SPACES)
+        timings["targeted" if targeted else BEFORE].append(time.perf_counter() - started)
+    return timings
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -67,47 +116,18 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(ROOT / "bench" / "out" / "edit_cost.json"))
     args = parser.parse_args()
-    work = Path(args.workdir)
-    built_ws = work / f"ws-{args.symbols}"
-    # the server keeps one subfolder per workspace folder under its indexDir
-    built_index = next((work / f"index-{args.symbols}-{'-'.join(SPACES)}").glob("*/index.sqlite3"), None)
-    if not built_ws.is_dir() or built_index is None:
-        print(f"no indexed workspace under {work}: run bench/lsp_latency.py --symbols {args.symbols} first")
+    index = open_scratch(Path(args.workdir), args.symbols)
+    if index is None:
         return 2
-    scratch = work / f"edit-cost-{args.symbols}"
-    shutil.rmtree(scratch, ignore_errors=True)
-    shutil.copytree(built_ws, scratch / "ws")
-    shutil.copytree(built_index.parent, scratch / "index")
-    settings = Settings(model="minilm", spaces=SPACES, index_dir=str(scratch / "index"))
-    index = WorkspaceIndex(scratch / "ws", settings, load_embedder("minilm", "cpu"))
     opened = time.perf_counter()
     first = index.update(SPACES)
     print(f"opened and checked in {time.perf_counter() - opened:.1f} s: {first}", file=sys.stderr)
-    files = sorted(index.store.files())
-    rng = random.Random(args.seed)
-    before = "before: + full ANN re-sync, saved each edit"
-    timings: dict[str, list[float]] = {"targeted": [], before: []}
-    interval = indexer.ANN_SAVE_INTERVAL_S
     profiler = cProfile.Profile()
-    for serial in range(args.edits * 2):
-        path = rng.choice(files)
-        edit(scratch / "ws", path, serial)
-        targeted = serial % 2 == 0
-        started = time.perf_counter()
-        if targeted:
-            indexer.ANN_SAVE_INTERVAL_S = interval
-            profiler.enable()
-            index.update_paths([path], SPACES)
-            profiler.disable()
-        else:
-            indexer.ANN_SAVE_INTERVAL_S = 0.0
-            index.update_paths([path], SPACES)
-            index.resync_anns(SPACES)
-        timings["targeted" if targeted else before].append(time.perf_counter() - started)
+    timings = time_edits(index, args.edits, args.seed, profiler)
+    files = len(index.store.files())
     index.close()
     stats = io.StringIO()
     pstats.Stats(profiler, stream=stats).sort_stats("cumulative").print_stats(25)
-    units = first.units
     rows = {
         name: {
             "median_ms": round(1000 * statistics.median(values), 1),
@@ -115,17 +135,22 @@ def main() -> int:
         }
         for name, values in timings.items()
     }
-    report: dict[str, Any] = {"symbols": args.symbols, "units": units, "edits": args.edits, "rows": rows,
-                              "baseline_over_targeted_median": round(
-                                  rows[before]["median_ms"] / rows["targeted"]["median_ms"], 2)}  # fmt: skip
+    ratio = round(rows[BEFORE]["median_ms"] / rows["targeted"]["median_ms"], 2)
+    report: dict[str, Any] = {
+        "symbols": args.symbols,
+        "units": first.units,
+        "edits": args.edits,
+        "rows": rows,
+        "baseline_over_targeted_median": ratio,
+    }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=1))
     print(stats.getvalue())
-    print(f"{units} units in {len(files)} files, {args.edits} edits per path\n")
+    print(f"{first.units} units in {files} files, {args.edits} edits per path\n")
     print("| path | median ms | p95 ms |\n|---|---|---|")
     for name, row in rows.items():
         print(f"| {name} | {row['median_ms']} | {row['p95_ms']} |")
-    print(f"\nfull re-sync / targeted (median): {report['baseline_over_targeted_median']}x")
+    print(f"\nfull re-sync / targeted (median): {ratio}x")
     return 0
 
 

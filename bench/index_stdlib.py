@@ -40,8 +40,8 @@ def copy_stdlib(dest: Path, only: list[str]) -> Path:
 
 
 def run_index(workspace: Path, index_dir: Path, model: str, spaces: str) -> dict[str, float]:
-    cmd = [sys.executable, "-m", "lsp_server.cli", "index", str(workspace), "--json",
-           "--model", model, "--index-dir", str(index_dir), "--spaces", spaces]  # fmt: skip
+    cmd = [sys.executable, "-m", "lsp_server.entry", "index", str(workspace), "--json", "--model", model]
+    cmd += ["--index-dir", str(index_dir), "--spaces", spaces]
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert proc.stdout is not None

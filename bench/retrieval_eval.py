@@ -18,10 +18,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+from lexical import LexicalIndex, reciprocal_rank_fusion  # bench/lexical.py, beside this script
 
 from lsp_server.embedding import load_embedder
 from lsp_server.embedding.base import Embedder, Task
-from lsp_server.retrieval.lexical import LexicalIndex, reciprocal_rank_fusion
 
 Ranker = Callable[[Sequence[str], Sequence[str], Task], np.ndarray]
 """(queries, documents, task) -> for each query, document numbers best first (at least 100 of them)."""

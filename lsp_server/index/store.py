@@ -17,52 +17,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 import numpy as np
 
 from lsp_server.config import SPACES
 from lsp_server.embedding.base import Vectors
-
-T = TypeVar("T")
-
-SCHEMA_VERSION = "1"
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS files(
-    id INTEGER PRIMARY KEY,
-    path TEXT NOT NULL UNIQUE,
-    size INTEGER NOT NULL,
-    mtime_ns INTEGER NOT NULL,
-    hash TEXT NOT NULL,
-    language TEXT,
-    skipped TEXT
-);
-CREATE TABLE IF NOT EXISTS texts(hash TEXT PRIMARY KEY, text TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS units(
-    id INTEGER PRIMARY KEY,
-    file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
-    space TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    name TEXT NOT NULL,
-    language TEXT NOT NULL,
-    start_line INTEGER NOT NULL,
-    end_line INTEGER NOT NULL,
-    hash TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS units_by_file ON units(file_id);
-CREATE INDEX IF NOT EXISTS units_by_hash ON units(space, hash);
-CREATE TABLE IF NOT EXISTS vectors(
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    model TEXT NOT NULL,
-    space TEXT NOT NULL,
-    hash TEXT NOT NULL,
-    dim INTEGER NOT NULL,
-    vec BLOB NOT NULL,
-    UNIQUE(model, space, hash)
-);
-"""
+from lsp_server.index.schema import SCHEMA_VERSION, batches, blob_matrix, blob_vector, connect, vector_blob
 
 
 def content_hash(text: str) -> str:
@@ -115,11 +75,7 @@ class Store:
         self._lock = threading.RLock()
         self.generation = 0
         """Bumped by every committed write, so derived state (ANN spaces) knows when to re-sync."""
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(SCHEMA)
+        self._db = connect(path)
         with self.transaction() as db:
             db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
             db.execute("INSERT OR IGNORE INTO meta VALUES ('store_id', ?)", (uuid.uuid4().hex,))
@@ -166,8 +122,7 @@ class Store:
         """The stored files among ``paths`` (what ``files`` gives, for a few paths only)."""
         out: dict[str, StoredFile] = {}
         with self._lock:
-            for chunk in _chunks(sorted(set(paths)), 500):
-                marks = ",".join("?" * len(chunk))
+            for chunk, marks in batches(sorted(set(paths))):
                 rows = self._db.execute(
                     f"SELECT path, size, mtime_ns, hash FROM files WHERE path IN ({marks})", chunk
                 )
@@ -178,8 +133,7 @@ class Store:
         """(space, content hash) of every unit the files at ``paths`` hold now."""
         out: set[tuple[str, str]] = set()
         with self._lock:
-            for chunk in _chunks(sorted(set(paths)), 500):
-                marks = ",".join("?" * len(chunk))
+            for chunk, marks in batches(sorted(set(paths))):
                 out.update(
                     self._db.execute(
                         "SELECT u.space, u.hash FROM units u JOIN files f ON f.id = u.file_id"
@@ -220,10 +174,7 @@ class Store:
                     raise ValueError(f"unknown space {unit.space!r}")
                 digest = content_hash(unit.text)
                 texts[digest] = unit.text
-                rows.append(
-                    (file_id, unit.space, unit.kind, unit.name, unit.language, unit.start_line,
-                     unit.end_line, digest)
-                )  # fmt: skip
+                rows.append(_unit_row(file_id, unit, digest))
             db.executemany("INSERT OR IGNORE INTO texts(hash, text) VALUES (?, ?)", texts.items())
             db.executemany(
                 "INSERT INTO units(file_id, space, kind, name, language, start_line, end_line, hash)"
@@ -289,8 +240,7 @@ class Store:
             return {}
         out: dict[int, list[StoredUnit]] = {}
         with self._lock:
-            for chunk in _chunks(list(ids), 500):
-                marks = ",".join("?" * len(chunk))
+            for chunk, marks in batches(ids):
                 rows = self._db.execute(
                     # CROSS JOIN keeps SQLite's loop order: the given ids first, then their units by
                     # (space, hash); left to itself it scans every unit of the space for each chunk.
@@ -310,8 +260,7 @@ class Store:
         """The length in characters of each stored text among ``hashes``, without reading the texts."""
         out: dict[str, int] = {}
         with self._lock:
-            for chunk in _chunks(list(hashes), 500):
-                marks = ",".join("?" * len(chunk))
+            for chunk, marks in batches(hashes):
                 out.update(
                     self._db.execute(f"SELECT hash, length(text) FROM texts WHERE hash IN ({marks})", chunk)
                 )
@@ -320,8 +269,7 @@ class Store:
     def texts(self, hashes: Sequence[str]) -> dict[str, str]:
         out: dict[str, str] = {}
         with self._lock:
-            for chunk in _chunks(list(hashes), 500):
-                marks = ",".join("?" * len(chunk))
+            for chunk, marks in batches(hashes):
                 out.update(self._db.execute(f"SELECT hash, text FROM texts WHERE hash IN ({marks})", chunk))
         return out
 
@@ -345,10 +293,7 @@ class Store:
         with self.transaction() as db:
             db.executemany(
                 "INSERT OR IGNORE INTO vectors(model, space, hash, dim, vec) VALUES (?, ?, ?, ?, ?)",
-                [
-                    (model, space, h, dim, np.ascontiguousarray(v, dtype=np.float32).tobytes())
-                    for h, v in zip(hashes, vectors, strict=True)
-                ],
+                [(model, space, h, dim, vector_blob(v)) for h, v in zip(hashes, vectors, strict=True)],
             )
 
     def count_embedded(self, model: str, space: str, hashes: Sequence[str]) -> int:
@@ -366,8 +311,7 @@ class Store:
         """The hashes among ``hashes`` that have a vector for ``model`` in ``space``."""
         present: set[str] = set()
         with self._lock:
-            for chunk in _chunks(sorted(set(hashes)), 500):
-                marks = ",".join("?" * len(chunk))
+            for chunk, marks in batches(sorted(set(hashes))):
                 present.update(
                     row[0]
                     for row in self._db.execute(
@@ -382,8 +326,7 @@ class Store:
         live: list[int] = []
         dead: list[int] = []
         with self._lock:
-            for chunk in _chunks(sorted(set(hashes)), 500):
-                marks = ",".join("?" * len(chunk))
+            for chunk, marks in batches(sorted(set(hashes))):
                 rows = self._db.execute(
                     "SELECT v.id, EXISTS (SELECT 1 FROM units u WHERE u.space = v.space AND u.hash = v.hash)"
                     f" FROM vectors v WHERE v.model = ? AND v.space = ? AND v.hash IN ({marks})",
@@ -408,35 +351,27 @@ class Store:
         found: list[int] = []
         blobs: list[bytes] = []
         with self._lock:
-            for chunk in _chunks([int(i) for i in ids], 500):
-                marks = ",".join("?" * len(chunk))
+            for chunk, marks in batches([int(i) for i in ids]):
                 for vid, blob in self._db.execute(
                     f"SELECT id, vec FROM vectors WHERE id IN ({marks})", chunk
                 ):
                     found.append(vid)
                     blobs.append(blob)
-        return np.asarray(found, dtype=np.int64), _matrix(blobs)
+        return np.asarray(found, dtype=np.int64), blob_matrix(blobs)
 
     def vectors_for_hashes(self, model: str, space: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
         """The stored vector of each content hash that has one."""
         out: dict[str, np.ndarray] = {}
         with self._lock:
-            for chunk in _chunks(sorted(set(hashes)), 500):
-                marks = ",".join("?" * len(chunk))
+            for chunk, marks in batches(sorted(set(hashes))):
                 for digest, blob in self._db.execute(
                     f"SELECT hash, vec FROM vectors WHERE model = ? AND space = ? AND hash IN ({marks})",
                     (model, space, *chunk),
                 ):
-                    out[digest] = np.frombuffer(blob, dtype=np.float32)
+                    out[digest] = blob_vector(blob)
         return out
 
 
-def _matrix(blobs: list[bytes]) -> Vectors:
-    if not blobs:
-        return np.zeros((0, 0), dtype=np.float32)
-    return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1).copy()
-
-
-def _chunks(items: list[T], size: int) -> Iterator[list[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def _unit_row(file_id: int | None, unit: NewUnit, digest: str) -> tuple[object, ...]:
+    """The ``units`` row of ``unit``, its columns in table order."""
+    return (file_id, unit.space, unit.kind, unit.name, unit.language, unit.start_line, unit.end_line, digest)

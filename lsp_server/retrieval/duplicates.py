@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lsp_server.index.ann import AnnIndex
 from lsp_server.index.indexer import WorkspaceIndex
 from lsp_server.index.store import StoredUnit
 from lsp_server.retrieval.hits import Hit
@@ -28,12 +29,6 @@ class Cluster:
     members: list[Hit]
     exact: frozenset[int]
     """Unit ids of members that are byte-identical (after dedent) to another member."""
-
-    def as_json(self) -> dict[str, object]:
-        return {
-            "score": round(self.score, 6),
-            "members": [{**hit.as_json(), "exact": hit.unit_id in self.exact} for hit in self.members],
-        }
 
 
 class _UnionFind:
@@ -63,20 +58,55 @@ def find_duplicates(
     ``path_prefix`` keeps the clusters that have at least one member under it.
     """
     ann = index.ann("code")
+    eligible = _eligible(index, min_lines)
+    if not eligible:
+        return []
+    hash_of = {vid: units[0].hash for vid, units in eligible.items()}
+    uf, edge_scores, best = _link(index, ann, eligible, hash_of, threshold)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for vid in eligible:
+        groups[uf.find(vid)].append(vid)
+    edges_of: dict[int, list[tuple[int, int, float]]] = defaultdict(list)
+    for (a, b), edge_score in edge_scores.items():
+        edges_of[uf.find(a)].append((a, b, edge_score))
+
+    clusters = []
+    for root, vids in groups.items():
+        members = _drop_nested([unit for vid in vids for unit in eligible[vid]])
+        if len(members) < 2:
+            continue
+        if path_prefix and not any(_under(unit.path, path_prefix) for unit in members):
+            continue
+        clusters.append(_cluster(members, edges_of[root], hash_of, best))
+    clusters.sort(key=lambda c: (-len(c.members), -c.score, c.members[0].path, c.members[0].start_line))
+    return clusters
+
+
+def _eligible(index: WorkspaceIndex, min_lines: int) -> dict[int, list[StoredUnit]]:
+    """The units of at least ``min_lines`` lines behind each live code vector that has any."""
     live = index.store.live_vector_ids(index.model_id, "code")
     units_of = index.store.units_by_vector_ids(index.model_id, "code", live.tolist())
     eligible = {
         vid: [u for u in units if u.end_line - u.start_line + 1 >= min_lines]
         for vid, units in units_of.items()
     }
-    eligible = {vid: units for vid, units in eligible.items() if units}
-    if not eligible:
-        return []
+    return {vid: units for vid, units in eligible.items() if units}
+
+
+def _link(
+    index: WorkspaceIndex,
+    ann: AnnIndex,
+    eligible: dict[int, list[StoredUnit]],
+    hash_of: dict[int, str],
+    threshold: float,
+) -> tuple[_UnionFind, dict[tuple[int, int], float], dict[str, float]]:
+    """Join each eligible vector with its neighbours at ``threshold`` or above.
+
+    Returns the union-find, the score of each edge (lower id first) and each content's best edge."""
     ids, vectors = index.store.vectors_by_id(list(eligible))
     uf = _UnionFind()
     edge_scores: dict[tuple[int, int], float] = {}
     best: dict[str, float] = {}
-    hash_of = {vid: units[0].hash for vid, units in eligible.items()}
     for vid, neighbours in zip(ids.tolist(), ann.query(vectors, NEIGHBOURS + 1), strict=True):
         uf.find(vid)
         for other, score in neighbours:
@@ -88,34 +118,27 @@ def find_duplicates(
             edge_scores[(min(vid, other), max(vid, other))] = score
             for end in (vid, other):
                 best[hash_of[end]] = max(best.get(hash_of[end], 0.0), score)
-    groups: dict[int, list[int]] = defaultdict(list)
-    for vid in eligible:
-        groups[uf.find(vid)].append(vid)
-    edges_of: dict[int, list[tuple[int, int, float]]] = defaultdict(list)
-    for (a, b), edge_score in edge_scores.items():
-        edges_of[uf.find(a)].append((a, b, edge_score))
+    return uf, edge_scores, best
 
-    clusters = []
-    for root, vids in groups.items():
-        members = [unit for vid in vids for unit in eligible[vid]]
-        members = _drop_nested(members)
-        if len(members) < 2:
-            continue
-        kept = {unit.hash for unit in members}
-        by_hash: dict[str, int] = defaultdict(int)
-        for unit in members:
-            by_hash[unit.hash] += 1
-        exact = frozenset(unit.id for unit in members if by_hash[unit.hash] > 1)
-        scores = [score for a, b, score in edges_of[root] if hash_of[a] in kept and hash_of[b] in kept]
-        scores += [1.0] * sum(count - 1 for count in by_hash.values() if count > 1)
-        score = sum(scores) / len(scores) if scores else 1.0
-        if path_prefix and not any(_under(unit.path, path_prefix) for unit in members):
-            continue
-        hits = [Hit.of(unit, 1.0 if unit.id in exact else best.get(unit.hash, score)) for unit in members]
-        hits.sort(key=lambda hit: (hit.path, hit.start_line))
-        clusters.append(Cluster(score, hits, exact))
-    clusters.sort(key=lambda c: (-len(c.members), -c.score, c.members[0].path, c.members[0].start_line))
-    return clusters
+
+def _cluster(
+    members: list[StoredUnit],
+    edges: list[tuple[int, int, float]],
+    hash_of: dict[int, str],
+    best: dict[str, float],
+) -> Cluster:
+    """One group's cluster: scored over the edges between its kept members, exact copies at 1.0."""
+    kept = {unit.hash for unit in members}
+    by_hash: dict[str, int] = defaultdict(int)
+    for unit in members:
+        by_hash[unit.hash] += 1
+    exact = frozenset(unit.id for unit in members if by_hash[unit.hash] > 1)
+    scores = [score for a, b, score in edges if hash_of[a] in kept and hash_of[b] in kept]
+    scores += [1.0] * sum(count - 1 for count in by_hash.values() if count > 1)
+    score = sum(scores) / len(scores) if scores else 1.0
+    hits = [Hit.of(unit, 1.0 if unit.id in exact else best.get(unit.hash, score)) for unit in members]
+    hits.sort(key=lambda hit: (hit.path, hit.start_line))
+    return Cluster(score, hits, exact)
 
 
 def duplicates_of(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from lsp_server.index.indexer import WorkspaceIndex
 from lsp_server.index.store import StoredUnit
 
 
@@ -22,16 +24,20 @@ class Hit:
     @classmethod
     def of(cls, unit: StoredUnit, score: float) -> Hit:
         return cls(
-            unit.path, unit.name, unit.kind, unit.language, unit.start_line, unit.end_line,
-            round(float(score), 6), unit.id, unit.hash,
-        )  # fmt: skip
+            path=unit.path,
+            name=unit.name,
+            kind=unit.kind,
+            language=unit.language,
+            start_line=unit.start_line,
+            end_line=unit.end_line,
+            score=round(float(score), 6),
+            unit_id=unit.id,
+            content_hash=unit.hash,
+        )
 
-    def as_json(self) -> dict[str, object]:
-        return {
-            "path": self.path,
-            "name": self.name,
-            "kind": self.kind,
-            "start_line": self.start_line,
-            "end_line": self.end_line,
-            "score": self.score,
-        }
+
+def hit_texts(index: WorkspaceIndex, hits: Sequence[Hit]) -> list[str]:
+    """The text of each hit's unit, in order ("" where the index no longer has it): the docs a hover
+    shows, the snippet a completion inserts."""
+    texts = index.store.texts([hit.content_hash for hit in hits])
+    return [texts.get(hit.content_hash, "") for hit in hits]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from lsp_server.embedding.base import Task, Vectors
 from lsp_server.index.indexer import WorkspaceIndex
-from lsp_server.index.planner import dedented
+from lsp_server.index.records import dedented
 from lsp_server.index.store import StoredUnit
 from lsp_server.retrieval.hits import Hit
 from lsp_server.units.extract import extract
@@ -117,13 +117,17 @@ def similar(
 def docs_for(
     index: WorkspaceIndex, path: str, line: int, k: int = 10, text: str | None = None
 ) -> tuple[QuerySymbol, list[Hit]]:
-    """The documentation most relevant to the symbol at ``path:line`` (code2nl).
+    """The documentation most relevant to the symbol at ``path:line`` (code2nl)."""
+    symbol = symbol_at(path, read_text(index, path) if text is None else text, line)
+    return symbol, docs_for_symbol(index, symbol, k)
+
+
+def docs_for_symbol(index: WorkspaceIndex, symbol: QuerySymbol, k: int = 10) -> list[Hit]:
+    """``docs_for`` a symbol the caller has found already (a hover has, to place its range).
 
     The symbol's own docstring is not a finding: doc units inside the symbol are left out.
     """
-    symbol = symbol_at(path, read_text(index, path) if text is None else text, line)
-    hits = nearest(index, "docs", symbol.code, "code2nl", k, keep=lambda unit: not symbol.overlaps(unit))
-    return symbol, hits
+    return nearest(index, "docs", symbol.code, "code2nl", k, keep=lambda unit: not symbol.overlaps(unit))
 
 
 def code_before(text: str, line: int, character: int | None = None) -> str:

@@ -1,4 +1,5 @@
-"""BM25 over code, with identifiers split the way people search for them, and rank fusion.
+"""BM25 over code, with identifiers split the way people search for them, and rank fusion: the
+lexical baseline of bench/retrieval_eval.py (the product ranks by embeddings alone).
 
 ``parseJSONFile`` and ``parse_json_file`` both become ``parse json file``, so a
 query in plain words meets code in any naming convention.

@@ -136,7 +136,7 @@ def test_damaged_ann_is_rebuilt_without_embedding(workspace: Path, open_index) -
     index = open_index(workspace)
     index.update(("code",))
     expected = queries.search(index, "fibonacci number", k=3)
-    ann_file = index.ann_path("code")
+    ann_file = index.anns.path("code")
     ann_file.write_bytes(b"garbage")
     reopened = open_index(workspace)
     assert reopened.update(("code",)).embedded == 0
@@ -147,13 +147,13 @@ def test_damaged_ann_is_rebuilt_without_embedding(workspace: Path, open_index) -
 def test_ann_saves_wait_for_the_interval_and_close(
     workspace: Path, open_index, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
-    from lsp_server.index import indexer
+    from lsp_server.index import spaces
     from lsp_server.index.ann import AnnIndex
 
-    monkeypatch.setattr(indexer, "ANN_SAVE_INTERVAL_S", 3600.0)
+    monkeypatch.setattr(spaces, "ANN_SAVE_INTERVAL_S", 3600.0)
     index = open_index(workspace)
     index.update(("code",))
-    ann_file = index.ann_path("code")
+    ann_file = index.anns.path("code")
     first = ann_file.stat().st_mtime_ns  # the first sync writes at once
     for rel in ("src/fresh.py", "src/utils.py"):  # a new file (through a scan), a known one (targeted)
         with (workspace / rel).open("a") as out:
@@ -162,12 +162,12 @@ def test_ann_saves_wait_for_the_interval_and_close(
     found = {hit.name for hit in queries.search(index, "median of three values", k=3)}
     assert {"median_of_three_fresh", "median_of_three_utils"} <= found
     assert ann_file.stat().st_mtime_ns == first  # synced in memory, not rewritten
-    monkeypatch.setattr(indexer, "ANN_SAVE_INTERVAL_S", 0.0)
+    monkeypatch.setattr(spaces, "ANN_SAVE_INTERVAL_S", 0.0)
     with (workspace / "src" / "utils.py").open("a") as out:
         out.write("\n\ndef quarter(x):\n    return x / 4\n")
     index.update_paths(["src/utils.py"], ("code",))
     assert ann_file.stat().st_mtime_ns == first  # an edit never writes: its lens should not wait
-    monkeypatch.setattr(indexer, "ANN_SAVE_INTERVAL_S", 3600.0)
+    monkeypatch.setattr(spaces, "ANN_SAVE_INTERVAL_S", 3600.0)
     index.flush(due_only=True)
     assert ann_file.stat().st_mtime_ns == first  # not due yet
     expect = {"store_id": index.store.store_id, "model": index.model_id, "space": "code", "dim": index.dim}
@@ -252,7 +252,7 @@ def test_targeted_updates_agree_with_a_full_resync(workspace: Path, open_index) 
             continue  # a path the index does not know goes through a full scan: not this test's subject
         index.update_paths([rel], ALL)
         for space in ALL:
-            assert index._ann_in_sync(space), (step, action, space)
+            assert index.anns.in_sync(space), (step, action, space)
             full = set(index.store.live_vector_ids(index.model_id, space).tolist())
             assert index.ann(space).live == full, (step, action, space)
             assert index.store.pending_hashes(index.model_id, space) == []
@@ -302,8 +302,10 @@ def test_after_a_cancelled_run_an_edit_embeds_only_its_own_units(workspace: Path
         index.update(ALL, progress=stop_at_the_first_embedding, cancel=cancel)
     before = {space: set(index.store.pending_hashes(index.model_id, space)) for space in ALL}
     assert sum(map(len, before.values())) > 10
-    edited = {"src/new_helper.py": "def triple(x):\n    return 3 * x\n",  # unknown: through a scan
-              "src/utils.py": PY_UTILS + "\n\ndef halve(x):\n    return x / 2\n"}  # fmt: skip
+    edited = {
+        "src/new_helper.py": "def triple(x):\n    return 3 * x\n",  # unknown: through a scan
+        "src/utils.py": PY_UTILS + "\n\ndef halve(x):\n    return x / 2\n",
+    }
     for rel, text in edited.items():
         (workspace / rel).write_text(text)
         assert index.update_paths([rel], ALL).embedded > 0
@@ -357,8 +359,8 @@ def test_killed_during_indexing_resumes(workspace: Path, tmp_path: Path, open_in
         )
     index_dir = tmp_path / "index"
     env = {**os.environ, "CODEKIN_EMBED_CHUNK": "8", "HF_HUB_OFFLINE": "1"}
-    cmd = [sys.executable, "-m", "lsp_server.cli", "index", str(workspace), "--model", "minilm",
-           "--index-dir", str(index_dir), "--json"]  # fmt: skip
+    cmd = [sys.executable, "-m", "lsp_server.entry", "index", str(workspace), "--model", "minilm"]
+    cmd += ["--index-dir", str(index_dir), "--json"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     db = index_dir / "index.sqlite3"
     deadline = time.monotonic() + 120

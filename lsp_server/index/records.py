@@ -1,4 +1,4 @@
-"""From extracted symbols and doc units to the units stored for each space.
+"""From a file's extracted symbols and doc units to the records the store keeps for each space.
 
 One code unit per symbol (serves nl2code and code2code, whose passages are the
 same text with the same prefix), one completion unit per symbol with a body, and
@@ -7,10 +7,37 @@ one docs unit per docstring, leading comment or documentation section.
 
 from __future__ import annotations
 
+import logging
 import textwrap
 
+from lsp_server.embedding.base import Task
 from lsp_server.index.store import NewUnit
+from lsp_server.units.extract import extract
 from lsp_server.units.model import FileUnits, Symbol
+
+log = logging.getLogger(__name__)
+
+PASSAGE_TASK: dict[str, Task] = {"code": "code2code", "docs": "code2nl", "completions": "code2completion"}
+"""The task whose passage side embeds each space (nl2code shares code2code's passages)."""
+
+
+def file_records(path: str, data: bytes) -> list[NewUnit] | None:
+    """The units of every space for ``data``, the content of ``path``; None when extraction failed
+    (the file is left out). Problems are logged, not raised: one file must not stop the index."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        log.info("%s: invalid UTF-8 at byte %d; undecodable bytes replaced", path, exc.start)
+    try:
+        file_units = extract(path, data)
+    except Exception:  # a bug in one grammar's handling must not stop the whole index
+        log.exception("%s: extraction failed; file left out", path)
+        return None
+    if file_units is None:
+        return []
+    for warning in file_units.warnings:
+        log.info("%s: %s", path, warning)
+    return units_for_file(file_units, data.decode("utf-8", errors="replace").splitlines())
 
 
 def units_for_file(file_units: FileUnits, lines: list[str]) -> list[NewUnit]:

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from lsp_server.retrieval.lexical import LexicalIndex, reciprocal_rank_fusion, tokenize
+import sys
+from pathlib import Path
+
+# The BM25 baseline is a benchmark's module, not the package's.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+
+from lexical import LexicalIndex, reciprocal_rank_fusion, tokenize
 
 
 def test_identifiers_split_like_words() -> None:

@@ -18,10 +18,9 @@ def _unit(name: str, text: str, space: str = "code", start: int = 1) -> NewUnit:
 
 def test_units_share_vectors_by_content(tmp_path: Path) -> None:
     store = Store(tmp_path / "s.sqlite3")
-    store.replace_file("a.py", size=1, mtime_ns=1, file_hash="h1", language="python",
-                       units=[_unit("f", "def f(): pass"), _unit("g", "def g(): pass", start=5)])  # fmt: skip
-    store.replace_file("b.py", size=1, mtime_ns=1, file_hash="h2", language="python",
-                       units=[_unit("f", "def f(): pass")])  # fmt: skip
+    both = [_unit("f", "def f(): pass"), _unit("g", "def g(): pass", start=5)]
+    store.replace_file("a.py", size=1, mtime_ns=1, file_hash="h1", language="python", units=both)
+    store.replace_file("b.py", size=1, mtime_ns=1, file_hash="h2", language="python", units=both[:1])
     pending = store.pending_hashes("m", "code")
     assert sorted(pending) == sorted({content_hash("def f(): pass"), content_hash("def g(): pass")})
     store.add_vectors("m", "code", pending, normalize_rows(np.eye(2, 4, dtype=np.float32)))
