@@ -993,7 +993,7 @@ async def measure_restart(
     await asyncio.wait_for(answering, 120)
     await asyncio.sleep(0.5)
     updates = server.summaries()
-    model_at = server.first_log("lsp_server.server.app INFO: model ")
+    model_at = server.first_log("lsp_server.server.configuration INFO: model ")
     memory = server.rss()
     await server.stop()
     assert answer_at is not None

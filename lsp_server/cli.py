@@ -3,41 +3,53 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-from lsp_server import __version__
 from lsp_server.config import Settings, load_settings
 from lsp_server.embedding import load_embedder
 from lsp_server.embedding.base import EmbeddingError
+from lsp_server.embedding.loading import quiet_transformers
 from lsp_server.index.indexer import Cancelled, IndexSummary, Progress, WorkspaceIndex
 from lsp_server.retrieval import queries
 from lsp_server.retrieval.duplicates import Cluster, find_duplicates
 from lsp_server.retrieval.hits import Hit
 
-log = logging.getLogger("codekin")
+log = logging.getLogger(__name__)
 
 ROOT_MARKERS = (".git", ".hg", ".codekin.toml")
+
+SPACES_NEEDED: dict[str, tuple[str, ...]] = {
+    "search": ("code",),
+    "similar": ("code",),
+    "duplicates": ("code",),
+    "docs": ("code", "docs"),
+    "complete": ("code", "completions"),
+}
+"""The index spaces each query command reads (``index`` builds the configured ones)."""
 
 
 class UsageError(Exception):
     """A mistake in what the user asked for: printed as is, exit status 2."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def common_options() -> argparse.ArgumentParser:
+    """The options every query command takes (a parent parser)."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--model", help="profile (minilm, jina-code-0.5b, ...), 'auto', a folder or a hub id")
     common.add_argument("--device", help="cpu, cuda, cuda:N (default: a GPU if there is one)")
     common.add_argument(
-        "--worker", metavar="remote://HOST:PORT[,...]",
+        "--worker",
+        metavar="remote://HOST:PORT[,...]",
         help="embed on codekin workers instead of here (see docs/worker-protocol.md)",
-    )  # fmt: skip
+    )
     common.add_argument("--dim", type=int, help="Matryoshka dimension of the index (default: the model's)")
     common.add_argument("-k", "--top", type=int, default=10, help="how many results (default 10)")
     common.add_argument("--threshold", type=float, help="minimum cosine (duplicates: default 0.95)")
@@ -45,17 +57,20 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--no-update", action="store_true", help="query the index as it is, without updating")
     common.add_argument("--index-dir", help="where the index lives (default: the user cache folder)")
     common.add_argument(
-        "--exclude", action="append", default=[], metavar="PATTERN",
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="PATTERN",
         help="gitignore-style pattern to leave out (repeatable), on top of .gitignore and .codekinignore",
-    )  # fmt: skip
-    common.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv: debug)")
-
-    parser = argparse.ArgumentParser(
-        prog="codekin", description="Semantic code search, similar code, docs and completion snippets."
     )
-    parser.add_argument("--version", action="version", version=f"codekin {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv: debug)")
+    return common
 
+
+def add_commands(sub: Any) -> None:
+    """The CLI's commands (index, search, similar, docs, complete, duplicates) on ``sub``, argparse's
+    subparsers of the ``codekin`` command."""
+    common = common_options()
     p = sub.add_parser("index", parents=[common], help="build or update the index of a workspace")
     p.add_argument("path", nargs="?", default=".", help="the workspace (default: the current folder)")
     p.add_argument("--spaces", help="comma-separated spaces to build: code,docs,completions (default: all)")
@@ -70,30 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, parents=[common], help=what)
         p.add_argument("location", metavar="FILE:LINE")
         p.add_argument("--path", help="the workspace (default: the repository or folder holding FILE)")
-    p = sub.add_parser("worker", help="serve an embedding model to codekin clients over TCP")
-    from lsp_server.worker.server import add_arguments as add_worker_arguments
-
-    add_worker_arguments(p)
-    p = sub.add_parser("serve", help="run the language server (what editors launch)")
-    from lsp_server.server.main import add_arguments
-
-    add_arguments(p)
     p = sub.add_parser("duplicates", parents=[common], help="clusters of near-duplicate symbols")
     p.add_argument("path", nargs="?", default=".", help="the workspace (default: the current folder)")
     p.add_argument("--min-lines", type=int, help="leave out symbols shorter than this (default 4)")
-    return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.command == "serve":
-        from lsp_server.server.main import serve
-
-        return serve(args)
-    if args.command == "worker":
-        from lsp_server.worker.server import serve as serve_worker
-
-        return serve_worker(args)
+def main(args: argparse.Namespace) -> int:
+    """Run one of the CLI's commands; the exit status (2: a usage mistake, 1: an error, 130: interrupted)."""
     logging.basicConfig(
         level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
         format="codekin: %(levelname)s: %(message)s" if args.verbose else "codekin: %(message)s",
@@ -158,8 +156,7 @@ def dispatch(
     target: tuple[str, int] | None,
     out: TextIO,
 ) -> int:
-    needed = {"index": settings.spaces, "search": ("code",), "similar": ("code",), "duplicates": ("code",),
-              "docs": ("code", "docs"), "complete": ("code", "completions")}[args.command]  # fmt: skip
+    needed = settings.spaces if args.command == "index" else SPACES_NEEDED[args.command]
     if args.command == "index" or not args.no_update:
         with progress_bar(enabled=sys.stderr.isatty() and not args.json) as progress:
             summary = index.update(needed, progress)
@@ -199,14 +196,6 @@ def dispatch(
     return 0
 
 
-def quiet_transformers() -> None:
-    """transformers draws a progress bar for every weight load; the CLI reports its own progress."""
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()
-    hf_logging.set_verbosity_error()
-
-
 # -- locations and roots ---------------------------------------------------------------------------
 
 
@@ -240,9 +229,29 @@ def relative_to_root(file: Path, root: Path) -> str:
 # -- output --------------------------------------------------------------------------------------------
 
 
+def summary_json(summary: IndexSummary) -> dict[str, float | int]:
+    return dataclasses.asdict(summary)
+
+
+def hit_json(hit: Hit) -> dict[str, object]:
+    return {
+        "path": hit.path,
+        "name": hit.name,
+        "kind": hit.kind,
+        "start_line": hit.start_line,
+        "end_line": hit.end_line,
+        "score": hit.score,
+    }
+
+
+def cluster_json(cluster: Cluster) -> dict[str, object]:
+    members = [{**hit_json(hit), "exact": hit.unit_id in cluster.exact} for hit in cluster.members]
+    return {"score": round(cluster.score, 6), "members": members}
+
+
 def print_summary(summary: IndexSummary, as_json: bool, out: TextIO) -> None:
     if as_json:
-        out.write(json.dumps(summary.as_dict()) + "\n")
+        out.write(json.dumps(summary_json(summary)) + "\n")
         return
     out.write(
         f"{summary.files} files, {summary.units} units: {summary.embedded} embedded, "
@@ -252,7 +261,7 @@ def print_summary(summary: IndexSummary, as_json: bool, out: TextIO) -> None:
 
 def print_hits(model: str, header: str, hits: list[Hit], as_json: bool, out: TextIO) -> None:
     if as_json:
-        out.write(json.dumps({"model": model, "results": [hit.as_json() for hit in hits]}) + "\n")
+        out.write(json.dumps({"model": model, "results": [hit_json(hit) for hit in hits]}) + "\n")
         return
     out.write(f"{header}:\n")
     if not hits:
@@ -263,7 +272,7 @@ def print_hits(model: str, header: str, hits: list[Hit], as_json: bool, out: Tex
 
 def print_clusters(model: str, clusters: list[Cluster], as_json: bool, out: TextIO) -> None:
     if as_json:
-        out.write(json.dumps({"model": model, "clusters": [c.as_json() for c in clusters]}) + "\n")
+        out.write(json.dumps({"model": model, "clusters": [cluster_json(c) for c in clusters]}) + "\n")
         return
     if not clusters:
         out.write("no near-duplicates above the threshold\n")
@@ -300,7 +309,3 @@ def progress_bar(enabled: bool) -> Iterator[Progress]:
     finally:
         for bar in bars.values():
             bar.close()
-
-
-if __name__ == "__main__":
-    sys.exit(main())

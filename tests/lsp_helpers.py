@@ -44,7 +44,7 @@ async def initialize(
     client.code_lens_refreshes = refreshes  # type: ignore[attr-defined]
     if configuration is not None:
         client.set_configuration(configuration, section="codekin")
-    await client.initialize_session(
+    result = await client.initialize_session(
         types.InitializeParams(
             capabilities=client_capabilities(CLIENTS[editor]),
             root_uri=uri(folders[0]),
@@ -52,6 +52,7 @@ async def initialize(
             initialization_options=options,
         )
     )
+    client.position_encoding = result.capabilities.position_encoding  # type: ignore[attr-defined]
 
 
 async def command(client: LanguageClient, name: str, *arguments: Any) -> Any:

@@ -1,4 +1,4 @@
-"""From engine results to LSP values: 1-based inclusive lines become 0-based ranges."""
+"""From engine results to LSP values and command results: 1-based inclusive lines become 0-based ranges."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from lsprotocol import types
 
 from lsp_server.retrieval.hits import Hit
 from lsp_server.server.folders import Folder
+from lsp_server.server.positions import whole_lines
 
 SYMBOL_KINDS: dict[str, types.SymbolKind] = {
     "function": types.SymbolKind.Function,
@@ -22,17 +23,8 @@ SYMBOL_KINDS: dict[str, types.SymbolKind] = {
 }
 
 
-def utf16_column(line_text: str, column: int) -> int:
-    """A Python column of ``line_text`` as UTF-16 code units, the default LSP position encoding."""
-    return len(line_text[:column].encode("utf-16-le")) // 2
-
-
-def lines_range(start_line: int, end_line: int) -> types.Range:
-    """Whole lines ``start_line``..``end_line`` (1-based, inclusive): up to the start of the next line."""
-    return types.Range(types.Position(start_line - 1, 0), types.Position(end_line, 0))
-
-
 def range_json(start_line: int, end_line: int) -> dict[str, Any]:
+    """:func:`whole_lines` as plain JSON, for command results."""
     return {
         "start": {"line": start_line - 1, "character": 0},
         "end": {"line": end_line, "character": 0},
@@ -40,7 +32,7 @@ def range_json(start_line: int, end_line: int) -> dict[str, Any]:
 
 
 def location(folder: Folder, hit: Hit) -> types.Location:
-    return types.Location(uri=folder.uri_of(hit.path), range=lines_range(hit.start_line, hit.end_line))
+    return types.Location(uri=folder.uri_of(hit.path), range=whole_lines(hit.start_line, hit.end_line))
 
 
 def hit_json(folder: Folder, hit: Hit, **extra: Any) -> dict[str, Any]:

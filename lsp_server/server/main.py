@@ -14,9 +14,9 @@ from lsprotocol import types
 from lsp_server.logs import setup_logging
 
 if TYPE_CHECKING:
-    from lsp_server.server.app import CodekinServer
+    from lsp_server.server.core import CodekinServer
 
-log = logging.getLogger("lsp_server")
+log = logging.getLogger(__name__)
 
 
 class ClientLogHandler(logging.Handler):
@@ -46,22 +46,13 @@ class ClientLogHandler(logging.Handler):
 
 
 def build_server() -> CodekinServer:
-    from lsp_server.server.app import CodekinServer
-    from lsp_server.server.features import (
-        code_lens,
-        commands,
-        completion,
-        diagnostics,
-        documents,
-        hover,
-        lifecycle,
-        workspace_symbol,
-    )
+    """The server with every feature registered: the one place that knows them all."""
+    from lsp_server.server.core import CodekinServer
+    from lsp_server.server.features import FEATURES
 
     server = CodekinServer()
-    for feature in (lifecycle, documents, commands, code_lens, completion, workspace_symbol, hover):
+    for feature in FEATURES:
         feature.register(server)
-    del diagnostics  # published by the server on index changes, no handler of its own
     return server
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 if TYPE_CHECKING:
-    from lsp_server.server.app import CodekinServer
+    from lsp_server.server.core import CodekinServer
 
 log = logging.getLogger(__name__)
 

@@ -1,1 +1,27 @@
-"""One module per LSP feature; each exposes ``register(server)``."""
+"""The server's features, one module each; each ``register(server)`` adds its handlers and subscriptions."""
+
+from lsp_server.server.features import (
+    code_lens,
+    commands,
+    completion,
+    diagnostics,
+    documents,
+    hover,
+    lifecycle,
+    status,
+    workspace_symbol,
+)
+
+FEATURES = (
+    lifecycle,
+    documents,
+    commands,
+    status,
+    code_lens,
+    diagnostics,
+    completion,
+    workspace_symbol,
+    hover,
+)
+
+__all__ = ["FEATURES"]

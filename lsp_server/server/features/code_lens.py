@@ -3,7 +3,8 @@
 The lens list compares stored vectors only (no embedding), so it is cheap; the
 locations are filled in ``codeLens/resolve``. The lens command carries them as
 ``[uri, position, locations]`` so that each client can show them its own way
-(VS Code: a references peek; Neovim: the quickfix list).
+(VS Code: a references peek; Neovim: the quickfix list). When the index or the
+settings change, clients that support it are asked to refresh their lenses.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from typing import Any
 
 from lsprotocol import types
 
-from lsp_server.retrieval.duplicates import duplicates_of
 from lsp_server.retrieval.hits import Hit
-from lsp_server.server.app import CodekinServer
+from lsp_server.server.command_ids import SHOW_SIMILAR
 from lsp_server.server.convert import location
-from lsp_server.server.features.commands import SHOW_SIMILAR
+from lsp_server.server.core import CodekinServer
 from lsp_server.server.folders import Folder
+from lsp_server.server.guard import guarded
+from lsp_server.server.similar import similar_in_file
 
 log = logging.getLogger(__name__)
 
@@ -42,16 +44,6 @@ class LensCache:
         return self._items.get((uri, unit_id))
 
 
-def similar_in_file(folder: Folder, path: str) -> list[tuple[int, int, list[Hit]]]:
-    """(unit id, start line, near-duplicates) of each symbol of ``path`` that has some."""
-    index = folder.index
-    if index is None:
-        return []
-    settings = folder.settings
-    found = duplicates_of(index, path, settings.duplicate_threshold, settings.duplicate_min_lines)
-    return [(unit.id, unit.start_line, hits) for unit, hits in found]
-
-
 def lens_command(folder: Folder, uri: str, line: int, hits: list[Hit]) -> types.Command:
     title = f"{len(hits)} similar" + (f" (best {hits[0].score:.2f})" if hits else "")
     locations = [location(folder, hit) for hit in hits]
@@ -62,36 +54,28 @@ def lens_command(folder: Folder, uri: str, line: int, hits: list[Hit]) -> types.
     )
 
 
-def register(server: CodekinServer) -> None:
-    cache = LensCache()
+def unresolved_lens(uri: str, unit_id: int, line: int) -> types.CodeLens:
+    position = types.Position(line=line - 1, character=0)
+    return types.CodeLens(
+        range=types.Range(start=position, end=position), data={"uri": uri, "unit": unit_id, "line": line}
+    )
 
-    @server.feature(types.TEXT_DOCUMENT_CODE_LENS, types.CodeLensOptions(resolve_provider=True))
-    async def code_lens(ls: CodekinServer, params: types.CodeLensParams) -> list[types.CodeLens]:
-        if not ls.options.features.code_lens or not ls.started:
-            return []
+
+class CodeLenses:
+    def __init__(self) -> None:
+        self.cache = LensCache()
+
+    async def lenses(self, ls: CodekinServer, params: types.CodeLensParams) -> list[types.CodeLens]:
         uri = params.text_document.uri
         located = ls.locate(uri)
         if located is None or located.folder.index is None:
             return []
-        try:
-            found = await ls.in_query_thread(similar_in_file, located.folder, located.path)
-        except Exception:  # one failing feature must not take the others down
-            log.exception("code lenses for %s failed", uri)
-            return []
-        lenses = []
-        for unit_id, line, hits in found:
-            cache.put(uri, unit_id, hits)
-            position = types.Position(line=line - 1, character=0)
-            lenses.append(
-                types.CodeLens(
-                    range=types.Range(start=position, end=position),
-                    data={"uri": uri, "unit": unit_id, "line": line},
-                )
-            )
-        return lenses
+        found = await ls.in_query_thread(similar_in_file, located.folder, located.path)
+        for unit_id, _, hits in found:
+            self.cache.put(uri, unit_id, hits)
+        return [unresolved_lens(uri, unit_id, line) for unit_id, line, _ in found]
 
-    @server.feature(types.CODE_LENS_RESOLVE)
-    async def resolve(ls: CodekinServer, lens: types.CodeLens) -> types.CodeLens:
+    async def resolve(self, ls: CodekinServer, lens: types.CodeLens) -> types.CodeLens:
         data: Any = lens.data
         if not isinstance(data, dict) or not isinstance(data.get("uri"), str):
             return lens
@@ -99,9 +83,37 @@ def register(server: CodekinServer) -> None:
         located = ls.locate(uri)
         if located is None or not isinstance(unit_id, int) or not isinstance(line, int):
             return lens
-        hits = cache.get(uri, unit_id)
+        hits = self.cache.get(uri, unit_id)
         if hits is None:
             found = await ls.in_query_thread(similar_in_file, located.folder, located.path)
             hits = next((h for uid, _, h in found if uid == unit_id), [])
         lens.command = lens_command(located.folder, uri, line, hits)
         return lens
+
+
+def refresh_lenses(ls: CodekinServer) -> None:
+    """Ask the client to fetch its lenses again, where it can be asked (Neovim 0.11 cannot)."""
+    workspace = ls.client_capabilities.workspace
+    code_lens = workspace.code_lens if workspace else None
+    if ls.options.features.code_lens and code_lens is not None and code_lens.refresh_support:
+        ls.spawn(_refresh(ls))
+
+
+async def _refresh(ls: CodekinServer) -> None:
+    try:
+        await ls.workspace_code_lens_refresh_async(None)
+    except Exception as exc:
+        log.info("workspace/codeLens/refresh failed: %s", exc)
+
+
+def register(server: CodekinServer) -> None:
+    feature = CodeLenses()
+
+    async def resolve(ls: CodekinServer, lens: types.CodeLens) -> types.CodeLens:
+        return await feature.resolve(ls, lens)  # pygls marks its handlers: a function, not a method
+
+    lenses = guarded("code_lens", list)(feature.lenses)
+    server.feature(types.TEXT_DOCUMENT_CODE_LENS, types.CodeLensOptions(resolve_provider=True))(lenses)
+    server.feature(types.CODE_LENS_RESOLVE)(resolve)
+    server.events.index_changed.subscribe(lambda _: refresh_lenses(server))
+    server.events.settings_changed.subscribe(lambda _: refresh_lenses(server))

@@ -1,8 +1,8 @@
 """Hint diagnostics "near-duplicate of X (0.97)" with the copies as related information.
 
 Off by default (``features.diagnostics``): in a codebase with many copies they would
-crowd out the diagnostics that matter. Published for open documents, again after
-each index change.
+crowd out the diagnostics that matter. Published for open documents when they open and
+again after each index or settings change; switched off, what was shown is cleared.
 """
 
 from __future__ import annotations
@@ -12,65 +12,90 @@ from urllib.parse import unquote
 
 from lsprotocol import types
 
-from lsp_server.server.app import CodekinServer
+from lsp_server.retrieval.hits import Hit
 from lsp_server.server.convert import location
+from lsp_server.server.core import CodekinServer
 from lsp_server.server.folders import Folder, folder_for
+from lsp_server.server.similar import similar_in_file
 
 log = logging.getLogger(__name__)
 
 SOURCE = "codekin"
 
 
-def diagnostics_for(folder: Folder, path: str) -> list[types.Diagnostic]:
-    from lsp_server.server.features.code_lens import similar_in_file
-
-    out = []
-    for _, line, hits in similar_in_file(folder, path):
-        best = hits[0]
-        more = f" and {len(hits) - 1} more" if len(hits) > 1 else ""
-        out.append(
-            types.Diagnostic(
-                range=types.Range(
-                    start=types.Position(line=line - 1, character=0),
-                    end=types.Position(line=line, character=0),
-                ),
-                message=f"near-duplicate of {best.name} ({best.score:.2f}){more}",
-                severity=types.DiagnosticSeverity.Hint,
-                source=SOURCE,
-                code="near-duplicate",
-                related_information=[
-                    types.DiagnosticRelatedInformation(
-                        location=location(folder, hit), message=f"{hit.name} ({hit.score:.2f})"
-                    )
-                    for hit in hits
-                ],
+def diagnostic_for(folder: Folder, line: int, hits: list[Hit]) -> types.Diagnostic:
+    """The hint on the symbol starting at ``line`` (1-based) with near-duplicates ``hits``, best first."""
+    best = hits[0]
+    more = f" and {len(hits) - 1} more" if len(hits) > 1 else ""
+    return types.Diagnostic(
+        range=types.Range(
+            start=types.Position(line=line - 1, character=0), end=types.Position(line=line, character=0)
+        ),
+        message=f"near-duplicate of {best.name} ({best.score:.2f}){more}",
+        severity=types.DiagnosticSeverity.Hint,
+        source=SOURCE,
+        code="near-duplicate",
+        related_information=[
+            types.DiagnosticRelatedInformation(
+                location=location(folder, hit), message=f"{hit.name} ({hit.score:.2f})"
             )
-        )
-    return out
+            for hit in hits
+        ],
+    )
 
 
-async def publish(ls: CodekinServer, uri: str) -> None:
-    found = folder_for(ls.folders, uri)
-    if found is None or found[0].index is None:
-        return
-    folder, path = found
-    diagnostics: list[types.Diagnostic] = []
-    if ls.options.features.diagnostics:
-        try:
-            diagnostics = await ls.in_query_thread(diagnostics_for, folder, path)
-        except Exception:
-            log.exception("diagnostics for %s failed", uri)
+def diagnostics_for(folder: Folder, path: str) -> list[types.Diagnostic]:
+    return [diagnostic_for(folder, line, hits) for _, line, hits in similar_in_file(folder, path)]
+
+
+class Diagnostics:
+    def __init__(self, server: CodekinServer) -> None:
+        self.server = server
+        self.shown: set[str] = set()
+        """URIs that have codekin diagnostics on the client, to clear when the feature is switched off."""
+
+    async def publish(self, uri: str) -> None:
+        ls = self.server
+        found = folder_for(ls.folders, uri)
+        if found is None or found[0].index is None:
             return
-        ls.diagnosed.add(uri)
-    elif uri in ls.diagnosed:  # switched off: clear what was shown
-        ls.diagnosed.discard(uri)
-    else:
-        return
-    ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
+        diagnostics: list[types.Diagnostic] = []
+        if ls.options.features.diagnostics:
+            try:
+                diagnostics = await ls.in_query_thread(diagnostics_for, *found)
+            except Exception:
+                log.exception("diagnostics for %s failed", uri)
+                return
+            self.shown.add(uri)
+        elif uri in self.shown:  # switched off: clear what was shown
+            self.shown.discard(uri)
+        else:
+            return
+        ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
+
+    def publish_folders(self, folders: list[Folder]) -> None:
+        """Re-publish for the folders' open documents (empty lists when the feature is off)."""
+        self.server.spawn(self._publish_open_documents(list(folders)))
+
+    async def _publish_open_documents(self, folders: list[Folder]) -> None:
+        for uri in list(self.server.workspace.text_documents):
+            if any(folder_for([folder], unquote(uri)) is not None for folder in folders):
+                await self.publish(uri)
+
+    def opened(self, uri: str) -> None:
+        if self.server.options.features.diagnostics:
+            self.server.spawn(self.publish(uri))
+
+    def closed(self, uri: str) -> None:
+        if self.server.options.features.diagnostics:
+            self.server.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
+            )
 
 
-async def publish_folder(ls: CodekinServer, folder: Folder) -> None:
-    """Re-publish for the folder's open documents (empty lists when the feature is off)."""
-    for uri in list(ls.workspace.text_documents):
-        if folder_for([folder], unquote(uri)) is not None:
-            await publish(ls, uri)
+def register(server: CodekinServer) -> None:
+    feature = Diagnostics(server)
+    server.events.index_changed.subscribe(feature.publish_folders)
+    server.events.settings_changed.subscribe(lambda _: feature.publish_folders(server.folders))
+    server.events.document_opened.subscribe(feature.opened)
+    server.events.document_closed.subscribe(feature.closed)

@@ -7,41 +7,40 @@ is never the answer (the editor shows that already).
 
 from __future__ import annotations
 
-import logging
 import re
 
 from lsprotocol import types
+from pygls.workspace import PositionCodec
 
 from lsp_server.retrieval import queries
-from lsp_server.server.app import CodekinServer, Located
-from lsp_server.server.convert import utf16_column
-
-log = logging.getLogger(__name__)
+from lsp_server.retrieval.hits import hit_texts
+from lsp_server.server.core import CodekinServer, Located
+from lsp_server.server.guard import guarded
+from lsp_server.server.positions import client_range
 
 DOC_CHARS = 1500
 NAME_SEARCH_LINES = 6
 """Decorators and attributes come first: look this far below a symbol's start for its name."""
 
 
-def name_range(text: str, symbol: queries.QuerySymbol, line: int, column: int) -> types.Range | None:
+def name_range(
+    codec: PositionCodec, text: str, symbol: queries.QuerySymbol, line: int, column: int
+) -> types.Range | None:
     """The range of the symbol's own name if the cursor (0-based line, Python column) is on it."""
     short = symbol.name.rsplit(".", 1)[-1]
     lines = text.splitlines()
-    for number in range(
-        symbol.start_line - 1, min(symbol.end_line, symbol.start_line - 1 + NAME_SEARCH_LINES)
-    ):
-        if number != line or number >= len(lines):
-            continue
-        for match in re.finditer(rf"(?<![\w$]){re.escape(short)}(?![\w$])", lines[number]):
-            if match.start() <= column <= match.end():
-                return types.Range(
-                    start=types.Position(line=number, character=utf16_column(lines[number], match.start())),
-                    end=types.Position(line=number, character=utf16_column(lines[number], match.end())),
-                )
+    last = min(symbol.end_line, symbol.start_line - 1 + NAME_SEARCH_LINES)
+    if not symbol.start_line - 1 <= line < last or line >= len(lines):
+        return None
+    for match in re.finditer(rf"(?<![\w$]){re.escape(short)}(?![\w$])", lines[line]):
+        if match.start() <= column <= match.end():
+            return client_range(codec, line, lines[line], match.start(), match.end())
     return None
 
 
-def hover_for(ls: CodekinServer, located: Located, line: int, column: int) -> types.Hover | None:
+def hover_for(
+    located: Located, codec: PositionCodec, threshold: float, line: int, column: int
+) -> types.Hover | None:
     index = located.folder.index
     if index is None:
         return None
@@ -50,37 +49,32 @@ def hover_for(ls: CodekinServer, located: Located, line: int, column: int) -> ty
         symbol = queries.symbol_at(located.path, text, line + 1)
     except queries.NoSymbolError:
         return None
-    where = name_range(text, symbol, line, column)
+    where = name_range(codec, text, symbol, line, column)
     if where is None:
         return None
-    _, hits = queries.docs_for(index, located.path, line + 1, 1, text)
-    if not hits or hits[0].score < ls.options.hover_threshold:
+    hits = queries.docs_for_symbol(index, symbol, 1)
+    if not hits or hits[0].score < threshold:
         return None
     best = hits[0]
-    doc = index.store.texts([best.content_hash]).get(best.content_hash, "").strip()
+    doc = hit_texts(index, [best])[0].strip()
     if len(doc) > DOC_CHARS:
         doc = doc[:DOC_CHARS].rstrip() + " …"
-    uri = located.folder.uri_of(best.path)
-    link = f"[{best.name}]({uri}#L{best.start_line})"
+    link = f"[{best.name}]({located.folder.uri_of(best.path)}#L{best.start_line})"
     header = f"**codekin** · documentation for `{symbol.name}` ({best.score:.2f}): {link}"
     return types.Hover(
         contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=f"{header}\n\n{doc}"), range=where
     )
 
 
+async def hover(ls: CodekinServer, params: types.HoverParams) -> types.Hover | None:
+    located = ls.locate(params.text_document.uri)
+    if located is None:
+        return None
+    line = params.position.line
+    column = ls.to_python_column(located.text, line, params.position.character)
+    codec = ls.workspace.position_codec
+    return await ls.in_query_thread(hover_for, located, codec, ls.options.hover_threshold, line, column)
+
+
 def register(server: CodekinServer) -> None:
-    @server.feature(types.TEXT_DOCUMENT_HOVER)
-    async def hover(ls: CodekinServer, params: types.HoverParams) -> types.Hover | None:
-        if not ls.options.features.hover or not ls.started:
-            return None
-        if ls.ready_event is None or not ls.ready_event.is_set():
-            return None
-        located = ls.locate(params.text_document.uri)
-        if located is None:
-            return None
-        column = ls.to_python_column(located.text, params.position.line, params.position.character)
-        try:
-            return await ls.in_query_thread(hover_for, ls, located, params.position.line, column)
-        except Exception:
-            log.exception("hover failed")
-            return None
+    server.feature(types.TEXT_DOCUMENT_HOVER)(guarded("hover", lambda: None)(hover))

@@ -51,7 +51,10 @@ async def client(lsp_client: LanguageClient) -> Any:
 
 LOG_FILE = Path(tempfile.gettempdir()) / f"codekin-test-{os.getpid()}.log"
 LOGGED_SERVER = ClientServerConfig(
-    server_command=[sys.executable, "-m", "lsp_server.cli", "serve", "--stdio", "--log-file", str(LOG_FILE)],
+    server_command=[
+        *(sys.executable, "-m", "lsp_server.entry", "serve"),
+        *("--stdio", "--log-file", str(LOG_FILE)),
+    ],
     server_env=SERVER.server_env,
 )
 

@@ -24,8 +24,10 @@ from tests.lsp_helpers import (
     open_document,
     progress_kinds,
     raw_request,
+    replace_document,
     uri,
     wait_indexed,
+    wait_until,
     write_raw,
 )
 from tests.workspace_fixture import PY_COPY, PY_UTILS, make_workspace
@@ -43,6 +45,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest_lsp.fixture(config=SERVER, scope="module", params=["vscode", "neovim"])
 async def client(lsp_client: LanguageClient, request: pytest.FixtureRequest, workspace: Path) -> Any:
     index_dir = workspace.parent / f"index-{request.param}"
+    lsp_client.editor = request.param  # type: ignore[attr-defined]
     await initialize(lsp_client, [workspace], {**OPTIONS, "indexDir": str(index_dir)}, editor=request.param)
     await wait_indexed(lsp_client)
     yield
@@ -115,7 +118,8 @@ async def test_lookup_docs_skips_the_symbols_own_docstring(client: LanguageClien
 async def test_completion_snippets_command(client: LanguageClient, workspace: Path) -> None:
     target = workspace / "src" / "copy_of_utils.py"
     line = line_of(PY_COPY, "with open(filename")
-    found = await command(client, "codekin.completionSnippets", uri(target), {"line": line, "character": 4})
+    at = {"uri": uri(target), "position": {"line": line, "character": 4}}
+    found = await command(client, "codekin.completionSnippets", at)
     assert found and all({"uri", "range", "name", "score", "text"} <= set(hit) for hit in found)
     assert found[0]["name"] == "load_json_config"
 
@@ -185,6 +189,11 @@ async def test_bad_params_get_an_error_and_the_server_lives(client: LanguageClie
         ("codekin.findSimilar", [{"uri": uri(workspace / "README.md"), "position": origin}]),
         ("codekin.searchCode", [{"query": ""}]),
         ("codekin.searchCode", ["a", "b", "c"]),
+        # One object per command; the positional [uri, position] form is not taken (no client sends it).
+        ("codekin.lookupDocs", [uri(workspace / "src" / "utils.py"), origin]),
+        ("codekin.findDuplicates", [{"uri": 7}]),
+        ("codekin.reindex", [{}, {}]),
+        ("codekin.showSimilar", [uri(workspace / "src" / "utils.py"), origin, "not locations"]),
         ("codekin.noSuchCommand", []),
     ]
     for name, arguments in bad_calls:
@@ -197,3 +206,70 @@ async def test_bad_params_get_an_error_and_the_server_lives(client: LanguageClie
     write_raw(client, "{this is not json")
     status = await command(client, "codekin.status")
     assert status["files"] == 5
+
+
+ENCODED = '''import json
+
+
+def load_jsön_config(path):
+    """Read a JSON configuration file (naïve 😋) and return its settings as a dict."""
+    with open(path, encoding="utf-8") as handle:
+        data = json.load(handle)
+    return data
+
+
+def parse_config_file(path):
+    label = "héllo 😋"; handle = open
+'''
+
+
+def _units(text: str, encoding: str) -> int:
+    """The length of ``text`` in the code units of a position encoding."""
+    if encoding == "utf-8":
+        return len(text.encode("utf-8"))
+    if encoding == "utf-16":
+        return len(text.encode("utf-16-le")) // 2
+    return len(text)
+
+
+async def test_positions_in_the_negotiated_encoding(client: LanguageClient, workspace: Path) -> None:
+    """Neovim 0.11 offers UTF-8 first, VS Code speaks UTF-16: every column goes both ways through the
+    encoding negotiated at initialize, on lines holding non-ASCII characters and emoji."""
+    encoding = client.position_encoding  # type: ignore[attr-defined]
+    assert encoding == {"vscode": "utf-16", "neovim": "utf-8"}[client.editor]  # type: ignore[attr-defined]
+    path = workspace / "src" / "encoded_draft.py"  # a buffer only: the disk never sees it
+    open_document(client, path, ENCODED)
+    document = types.TextDocumentIdentifier(uri=uri(path))
+    lines = ENCODED.splitlines()
+
+    def_line = line_of(ENCODED, "def load_jsön_config")
+    name_start, name_end = lines[def_line].index("load"), lines[def_line].index("(")
+    on_name = types.Position(line=def_line, character=_units(lines[def_line][: name_end - 1], encoding))
+    hover = await client.text_document_hover_async(
+        types.HoverParams(text_document=document, position=on_name)
+    )
+    assert hover is not None and hover.range is not None
+    assert hover.range.start.character == _units(lines[def_line][:name_start], encoding)
+    assert hover.range.end.character == _units(lines[def_line][:name_end], encoding)
+
+    last = len(lines) - 1
+    cursor = types.Position(line=last, character=_units(lines[last], encoding))
+    completion = await client.text_document_completion_async(types.CompletionParams(document, cursor))
+    assert isinstance(completion, types.CompletionList) and completion.items
+    edit = completion.items[0].text_edit
+    assert isinstance(edit, types.TextEdit)
+    word_start = len(lines[last]) - len("open")
+    assert edit.range.start == types.Position(line=last, character=_units(lines[last][:word_start], encoding))
+    assert edit.range.end == cursor
+
+    found = await command(client, "codekin.findSimilar", {"uri": uri(path), "position": on_name})
+    assert found and found[0]["name"] == "load_json_config"
+    assert all(hit["range"]["start"]["character"] == 0 == hit["range"]["end"]["character"] for hit in found)
+    replace_document(client, path, ENCODED, 2)  # an edit: the buffer's units reach the index
+
+    async def lenses() -> list[types.CodeLens] | None:
+        return await client.text_document_code_lens_async(types.CodeLensParams(text_document=document))
+
+    shown = await wait_until(lenses, 60, "a lens on the edited buffer")
+    assert [lens.range.start for lens in shown] == [types.Position(line=def_line, character=0)]
+    client.text_document_did_close(types.DidCloseTextDocumentParams(text_document=document))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from lsp_server.cli import main
+from lsp_server.entry import main
 from tests.workspace_fixture import PY_UTILS, make_workspace
 
 
