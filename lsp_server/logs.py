@@ -15,5 +15,4 @@ def setup_logging(verbose: int, log_file: str | None) -> None:
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s: %(message)s", handlers=handlers
     )
-    for name in ("lsp_server", "codekin"):
-        logging.getLogger(name).setLevel(level)
+    logging.getLogger("lsp_server").setLevel(level)

@@ -63,8 +63,10 @@ def test_query_commands_json(ws, capsys) -> None:  # type: ignore[no-untyped-def
     complete = _json(
         capsys, ["complete", f"{root}/src/copy_of_utils.py:7", "--path", str(root), "--json", *opts]
     )
-    assert complete["results"] and all(r["path"] != "src/copy_of_utils.py" or r["start_line"] > 7
-                                        for r in complete["results"])  # fmt: skip
+    after_the_cursor = (
+        r["path"] != "src/copy_of_utils.py" or r["start_line"] > 7 for r in complete["results"]
+    )
+    assert complete["results"] and all(after_the_cursor)
     assert complete["results"][0]["name"] == "load_json_config"
 
 

@@ -25,10 +25,9 @@ def test_a_vanished_client_stops_the_server_mid_indexing(tmp_path: Path) -> None
         (root / f"gen_{number}.py").write_text(f"def generated_{number}(values):\n{body}")
     log_file = tmp_path / "server.log"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "lsp_server", "--log-file", str(log_file)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
-    )  # fmt: skip
+    command = [sys.executable, "-m", "lsp_server", "--log-file", str(log_file)]
+    pipe, quiet = subprocess.PIPE, subprocess.DEVNULL
+    server = subprocess.Popen(command, stdin=pipe, stdout=pipe, stderr=quiet, env=env)
     assert server.stdin is not None
     options = {"model": "minilm", "device": "cpu", "indexDir": str(tmp_path / "index")}
     params = {

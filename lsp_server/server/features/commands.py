@@ -8,7 +8,9 @@ outside every indexed folder, or no symbol there, is InvalidParams too; the serv
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams
@@ -23,6 +25,8 @@ from lsp_server.server.folders import Folder, folder_for, path_of_uri
 from lsp_server.server.params import PositionArgs, QueryArgs, ScopeArgs, structure_optional
 
 READY_TIMEOUT_S = 60.0
+
+T = TypeVar("T")
 
 
 async def ready(ls: CodekinServer) -> None:
@@ -49,6 +53,14 @@ def with_text(folder: Folder, hits: list[Hit]) -> list[dict[str, Any]]:
     return [hit_json(folder, hit, text=text) for hit, text in zip(hits, texts, strict=True)]
 
 
+async def about_a_symbol(ls: CodekinServer, run: Callable[[], T]) -> T:
+    """``run`` on a query thread; no symbol at the position is the client's mistake (InvalidParams)."""
+    try:
+        return await ls.in_query_thread(run)
+    except queries.NoSymbolError as exc:
+        raise JsonRpcInvalidParams(str(exc)) from None
+
+
 def scoped(ls: CodekinServer, arguments: tuple[Any, ...]) -> ScopeArgs:
     try:
         return structure_optional(ls.converter, arguments, ScopeArgs)
@@ -62,12 +74,10 @@ async def find_similar(ls: CodekinServer, args: PositionArgs) -> list[dict[str, 
     folder_of = {id(f.index): f for f in ls.open_indexes()}
     indexes = [f.index for f in ls.open_indexes() if f.index is not None]
     line = args.position.line + 1
-    try:
-        _, found = await ls.in_query_thread(
-            queries.similar, here.folder.index, here.path, line, ls.options.max_results, here.text, indexes
-        )
-    except queries.NoSymbolError as exc:
-        raise JsonRpcInvalidParams(str(exc)) from None
+    similar = functools.partial(
+        queries.similar, here.folder.index, here.path, line, ls.options.max_results, here.text, indexes
+    )
+    _, found = await about_a_symbol(ls, similar)
     return [hit_json(folder_of.get(id(where), here.folder), hit) for where, hit in found]
 
 
@@ -81,10 +91,7 @@ async def lookup_docs(ls: CodekinServer, args: PositionArgs) -> list[dict[str, A
         _, hits = queries.docs_for(index, here.path, line, ls.options.max_results, here.text)
         return with_text(here.folder, hits)
 
-    try:
-        return await ls.in_query_thread(run)
-    except queries.NoSymbolError as exc:
-        raise JsonRpcInvalidParams(str(exc)) from None
+    return await about_a_symbol(ls, run)
 
 
 async def completion_snippets(ls: CodekinServer, args: PositionArgs) -> list[dict[str, Any]]:
@@ -98,10 +105,7 @@ async def completion_snippets(ls: CodekinServer, args: PositionArgs) -> list[dic
         hits = queries.complete(index, here.path, line + 1, ls.options.max_results, here.text, column)
         return with_text(here.folder, hits)
 
-    try:
-        return await ls.in_query_thread(run)
-    except queries.NoSymbolError as exc:
-        raise JsonRpcInvalidParams(str(exc)) from None
+    return await about_a_symbol(ls, run)
 
 
 async def search_code(ls: CodekinServer, args: QueryArgs) -> list[dict[str, Any]]:
