@@ -1,26 +1,21 @@
-"""The ``codekin`` command: index a workspace and ask it questions from the shell."""
+"""The CLI's commands: their arguments, and running one against a workspace's index."""
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
 import logging
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
+from lsp_server.cli.output import print_clusters, print_hits, print_summary, progress_bar
 from lsp_server.config import Settings, load_settings
 from lsp_server.embedding import load_embedder
 from lsp_server.embedding.base import EmbeddingError
 from lsp_server.embedding.loading import quiet_transformers
-from lsp_server.index.indexer import Cancelled, IndexSummary, Progress, WorkspaceIndex
+from lsp_server.index.indexer import Cancelled, WorkspaceIndex
 from lsp_server.retrieval import queries
-from lsp_server.retrieval.duplicates import Cluster, find_duplicates
-from lsp_server.retrieval.hits import Hit
+from lsp_server.retrieval.duplicates import find_duplicates
 
 log = logging.getLogger(__name__)
 
@@ -224,88 +219,3 @@ def relative_to_root(file: Path, root: Path) -> str:
         return file.relative_to(root).as_posix()
     except ValueError:
         raise UsageError(f"{file} is not inside the workspace {root}") from None
-
-
-# -- output --------------------------------------------------------------------------------------------
-
-
-def summary_json(summary: IndexSummary) -> dict[str, float | int]:
-    return dataclasses.asdict(summary)
-
-
-def hit_json(hit: Hit) -> dict[str, object]:
-    return {
-        "path": hit.path,
-        "name": hit.name,
-        "kind": hit.kind,
-        "start_line": hit.start_line,
-        "end_line": hit.end_line,
-        "score": hit.score,
-    }
-
-
-def cluster_json(cluster: Cluster) -> dict[str, object]:
-    members = [{**hit_json(hit), "exact": hit.unit_id in cluster.exact} for hit in cluster.members]
-    return {"score": round(cluster.score, 6), "members": members}
-
-
-def print_summary(summary: IndexSummary, as_json: bool, out: TextIO) -> None:
-    if as_json:
-        out.write(json.dumps(summary_json(summary)) + "\n")
-        return
-    out.write(
-        f"{summary.files} files, {summary.units} units: {summary.embedded} embedded, "
-        f"{summary.reused} reused, {summary.seconds:.1f} s\n"
-    )
-
-
-def print_hits(model: str, header: str, hits: list[Hit], as_json: bool, out: TextIO) -> None:
-    if as_json:
-        out.write(json.dumps({"model": model, "results": [hit_json(hit) for hit in hits]}) + "\n")
-        return
-    out.write(f"{header}:\n")
-    if not hits:
-        out.write("  (nothing found)\n")
-    for hit in hits:
-        out.write(f"  {hit.score:.3f}  {hit.path}:{hit.start_line}-{hit.end_line}  {hit.name} ({hit.kind})\n")
-
-
-def print_clusters(model: str, clusters: list[Cluster], as_json: bool, out: TextIO) -> None:
-    if as_json:
-        out.write(json.dumps({"model": model, "clusters": [cluster_json(c) for c in clusters]}) + "\n")
-        return
-    if not clusters:
-        out.write("no near-duplicates above the threshold\n")
-    for number, cluster in enumerate(clusters, start=1):
-        out.write(f"cluster {number}: {len(cluster.members)} symbols, score {cluster.score:.3f}\n")
-        for hit in cluster.members:
-            mark = "exact" if hit.unit_id in cluster.exact else f"{hit.score:.3f}"
-            out.write(f"  {mark:>5}  {hit.path}:{hit.start_line}-{hit.end_line}  {hit.name} ({hit.kind})\n")
-
-
-@contextmanager
-def progress_bar(enabled: bool) -> Iterator[Progress]:
-    """A tqdm bar per phase on stderr when it is a terminal; otherwise a log line per phase at -v."""
-    bars: dict[str, Any] = {}
-    lock = threading.Lock()
-
-    def report(phase: str, done: int, total: int) -> None:
-        if not enabled:
-            if done == total:
-                log.info("%s: %d/%d", phase, done, total)
-            return
-        from tqdm import tqdm
-
-        with lock:
-            bar = bars.get(phase)
-            if bar is None:
-                bar = bars[phase] = tqdm(total=total, desc=phase, unit="", file=sys.stderr, leave=False)
-            bar.total = total
-            bar.n = done
-            bar.refresh()
-
-    try:
-        yield report
-    finally:
-        for bar in bars.values():
-            bar.close()
