@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -18,16 +17,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import platformdirs
 
 from lsp_server.config import Settings
 from lsp_server.embedding.base import Embedder, Task
 from lsp_server.index.ann import AnnIndex
+from lsp_server.index.fingerprints import FingerprintTable, backfill, fingerprints_for_file
 from lsp_server.index.query_vectors import QueryVectors
 from lsp_server.index.records import PASSAGE_TASK, file_records
 from lsp_server.index.scan import indexable_files, stale_files
 from lsp_server.index.spaces import AnnSpaces
 from lsp_server.index.store import Store, StoredFile, content_hash
+from lsp_server.index.summary import IndexStatus, IndexSummary, default_index_dir
 from lsp_server.memory import release_freed_memory
 from lsp_server.units.languages import language_for_path
 from lsp_server.workspace.discovery import content_problem
@@ -45,27 +45,6 @@ class Cancelled(Exception):
     """Raised by ``update`` when its cancel event is set; what was committed stays."""
 
 
-@dataclass
-class IndexSummary:
-    files: int
-    units: int
-    embedded: int
-    reused: int
-    seconds: float
-    changed_files: int = 0
-    """Files whose units were replaced or removed by this update."""
-
-
-@dataclass(frozen=True, slots=True)
-class IndexStatus:
-    """What a status report shows of one index."""
-
-    files: int
-    units: int
-    pending: int | None
-    """Contents of the asked spaces still waiting for a vector; None when not asked."""
-
-
 @dataclass(frozen=True, slots=True)
 class _Run:
     """One update's progress callback, cancel event and start time, handed down its steps."""
@@ -78,14 +57,6 @@ class _Run:
         """Raise Cancelled if the run was asked to stop."""
         if self.cancel is not None and self.cancel.is_set():
             raise Cancelled
-
-
-def default_index_dir(root: Path) -> Path:
-    """The user cache folder for a workspace: readable name plus a hash of its absolute path."""
-    root = root.resolve()
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", root.name)[:40] or "root"
-    digest = hashlib.sha1(str(root).encode()).hexdigest()[:12]
-    return Path(platformdirs.user_cache_dir("codekin")) / "workspaces" / f"{slug}-{digest}"
 
 
 class WorkspaceIndex:
@@ -104,6 +75,7 @@ class WorkspaceIndex:
         self._overlays: dict[str, bytes] = {}
         self._query_vectors = QueryVectors(self.store, lambda: self.embedder, lambda: self.dim)
         self._overlay_lock = threading.Lock()
+        self.fingerprints = FingerprintTable(self.store)
 
     @property
     def model_id(self) -> str:
@@ -156,6 +128,7 @@ class WorkspaceIndex:
         run = _Run(progress or (lambda phase, done, total: None), cancel)
         with self._update_lock:
             stored, changed_files = self._scan(run)
+            backfill(self.store, run.check)
             return self._finish(spaces, stored, changed_files, run)
 
     def update_paths(
@@ -348,6 +321,7 @@ class WorkspaceIndex:
         if units is None:
             return None
         language = language_for_path(path)
+        prints = fingerprints_for_file(self.store, language, data, units)
         self.store.replace_file(
             path,
             size=size,
@@ -356,6 +330,7 @@ class WorkspaceIndex:
             language=language,
             units=units,
             skipped=problem,
+            fingerprints=prints,
         )
         return [(unit.space, content_hash(unit.text)) for unit in units]
 

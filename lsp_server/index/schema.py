@@ -14,6 +14,7 @@ from typing import TypeVar
 import numpy as np
 
 from lsp_server.embedding.base import Vectors
+from lsp_server.units.fingerprint import Fingerprint, stream_text
 
 T = TypeVar("T")
 
@@ -53,7 +54,32 @@ CREATE TABLE IF NOT EXISTS vectors(
     vec BLOB NOT NULL,
     UNIQUE(model, space, hash)
 );
+CREATE TABLE IF NOT EXISTS fingerprints(
+    hash TEXT PRIMARY KEY,
+    tokens INTEGER NOT NULL,
+    exact TEXT NOT NULL,
+    renamed TEXT NOT NULL,
+    signature BLOB NOT NULL,
+    stream TEXT NOT NULL
+);
 """
+
+FINGERPRINT_INSERT = (
+    "INSERT OR IGNORE INTO fingerprints(hash, tokens, exact, renamed, signature, stream)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
+def fingerprint_row(digest: str, fingerprint: Fingerprint) -> tuple[object, ...]:
+    return (
+        digest,
+        fingerprint.tokens,
+        fingerprint.exact,
+        fingerprint.renamed,
+        fingerprint.signature_bytes(),
+        stream_text(fingerprint.stream),
+    )
+
 
 BATCH = 500
 """Values bound per ``IN (…)`` query: well under SQLite's limit on bound variables."""

@@ -17,12 +17,23 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from lsp_server.config import SPACES
 from lsp_server.embedding.base import Vectors
-from lsp_server.index.schema import SCHEMA_VERSION, batches, blob_matrix, blob_vector, connect, vector_blob
+from lsp_server.index.schema import (
+    FINGERPRINT_INSERT,
+    SCHEMA_VERSION,
+    batches,
+    blob_matrix,
+    blob_vector,
+    connect,
+    fingerprint_row,
+    vector_blob,
+)
+from lsp_server.units.fingerprint import Fingerprint
 
 
 def content_hash(text: str) -> str:
@@ -100,6 +111,11 @@ class Store:
             self._db.execute("COMMIT")
             self.generation += 1
 
+    def read(self, sql: str, params: Sequence[object] = ()) -> list[Any]:
+        """Rows of one query, under the store's lock: for the index's own companion tables."""
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
     def meta(self, key: str) -> str | None:
         with self._lock:
             row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -158,8 +174,9 @@ class Store:
         language: str | None,
         units: Sequence[NewUnit],
         skipped: str | None = None,
+        fingerprints: Sequence[tuple[str, Fingerprint]] = (),
     ) -> None:
-        """Replace everything known of one file, atomically."""
+        """Replace everything known of one file, atomically; with the fingerprints of its new code."""
         with self.transaction() as db:
             db.execute("DELETE FROM files WHERE path = ?", (path,))
             cursor = db.execute(
@@ -176,6 +193,7 @@ class Store:
                 texts[digest] = unit.text
                 rows.append(_unit_row(file_id, unit, digest))
             db.executemany("INSERT OR IGNORE INTO texts(hash, text) VALUES (?, ?)", texts.items())
+            db.executemany(FINGERPRINT_INSERT, [fingerprint_row(digest, fp) for digest, fp in fingerprints])
             db.executemany(
                 "INSERT INTO units(file_id, space, kind, name, language, start_line, end_line, hash)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -195,6 +213,7 @@ class Store:
         with self.transaction() as db:
             if among is None:
                 db.execute("DELETE FROM texts WHERE hash NOT IN (SELECT hash FROM units)")
+                db.execute("DELETE FROM fingerprints WHERE hash NOT IN (SELECT hash FROM texts)")
                 return
             # units_by_hash leads with the space: name every space so that each probe uses it.
             spaces = ",".join("?" * len(SPACES))
@@ -202,6 +221,10 @@ class Store:
                 "DELETE FROM texts WHERE hash = ? AND NOT EXISTS (SELECT 1 FROM units u"
                 f" WHERE u.space IN ({spaces}) AND u.hash = texts.hash)",
                 [(digest, *SPACES) for digest in sorted(set(among))],
+            )
+            db.executemany(
+                "DELETE FROM fingerprints WHERE hash = ? AND NOT EXISTS (SELECT 1 FROM texts WHERE hash = ?)",
+                [(digest, digest) for digest in sorted(set(among))],
             )
 
     def count_units(self, space: str | None = None) -> int:
