@@ -54,8 +54,8 @@ class Settings:
     """Files larger than this are skipped (logged), never read whole."""
     follow_symlinks: bool = True
     """Follow symlinked files and folders; loops and links out of the workspace are never followed."""
-    duplicate_threshold: float = 0.95
-    """Cosine above which two symbols count as near-duplicates."""
+    duplicate_threshold: float | None = None
+    """Least cosine for a semantic clone; None takes the model's calibrated threshold (its profile)."""
     duplicate_min_lines: int = 4
     """Symbols shorter than this are left out of duplicate detection (getters, one-liners)."""
     batch_tokens: int | None = None
@@ -97,7 +97,7 @@ def _coerce(key: str, value: Any, default: Any) -> Any:
         if key == "spaces" and (unknown := set(value) - set(SPACES)):
             raise ValueError(f"unknown spaces {sorted(unknown)}; expected some of {list(SPACES)}")
         return tuple(value)
-    if key in ("device", "dim", "batch_tokens", "index_dir") and value is None:
+    if key in ("device", "dim", "batch_tokens", "index_dir", "duplicate_threshold") and value is None:
         return None
     if key in ("dim", "batch_tokens", "max_file_bytes", "duplicate_min_lines"):
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
