@@ -8,18 +8,26 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from lsp_server.cli.output import print_clusters, print_hits, print_summary, progress_bar
-from lsp_server.config import Settings, load_settings
-from lsp_server.embedding import load_embedder
+from lsp_server.cli import duplicates, explain
+from lsp_server.cli.output import print_hits, print_summary, progress_bar
+from lsp_server.cli.workspace import (
+    UsageError,
+    find_root,
+    lazy_embedder,
+    parse_location,
+    relative_to_root,
+    workspace_settings,
+)
+from lsp_server.config import Settings
 from lsp_server.embedding.base import EmbeddingError
-from lsp_server.embedding.loading import quiet_transformers
 from lsp_server.index.indexer import Cancelled, WorkspaceIndex
 from lsp_server.retrieval import queries
-from lsp_server.retrieval.duplicates import find_duplicates
+from lsp_server.retrieval.clone_model import options_for
+from lsp_server.retrieval.similar import similar_with_copies
 
 log = logging.getLogger(__name__)
 
-ROOT_MARKERS = (".git", ".hg", ".codekin.toml")
+DEFAULT_TOP = 10
 
 SPACES_NEEDED: dict[str, tuple[str, ...]] = {
     "search": ("code",),
@@ -29,10 +37,6 @@ SPACES_NEEDED: dict[str, tuple[str, ...]] = {
     "complete": ("code", "completions"),
 }
 """The index spaces each query command reads (``index`` builds the configured ones)."""
-
-
-class UsageError(Exception):
-    """A mistake in what the user asked for: printed as is, exit status 2."""
 
 
 def common_options() -> argparse.ArgumentParser:
@@ -46,8 +50,14 @@ def common_options() -> argparse.ArgumentParser:
         help="embed on codekin workers instead of here (see docs/worker-protocol.md)",
     )
     common.add_argument("--dim", type=int, help="Matryoshka dimension of the index (default: the model's)")
-    common.add_argument("-k", "--top", type=int, default=10, help="how many results (default 10)")
-    common.add_argument("--threshold", type=float, help="minimum cosine (duplicates: default 0.95)")
+    common.add_argument(
+        "-k", "--top", type=int, help="how many results (default 10; duplicates: every clone class)"
+    )
+    common.add_argument(
+        "--threshold",
+        type=float,
+        help="minimum cosine (duplicates: of a semantic clone; default: the model's)",
+    )
     common.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     common.add_argument("--no-update", action="store_true", help="query the index as it is, without updating")
     common.add_argument("--index-dir", help="where the index lives (default: the user cache folder)")
@@ -80,16 +90,23 @@ def add_commands(sub: Any) -> None:
         p = sub.add_parser(name, parents=[common], help=what)
         p.add_argument("location", metavar="FILE:LINE")
         p.add_argument("--path", help="the workspace (default: the repository or folder holding FILE)")
-    p = sub.add_parser("duplicates", parents=[common], help="clusters of near-duplicate symbols")
-    p.add_argument("path", nargs="?", default=".", help="the workspace (default: the current folder)")
-    p.add_argument("--min-lines", type=int, help="leave out symbols shorter than this (default 4)")
+    duplicates.add_arguments(
+        sub.add_parser(
+            "duplicates", parents=[common], help="clone classes: exact, renamed, near-miss, semantic"
+        )
+    )
+    explain.add_arguments(
+        sub.add_parser("explain", help="how two symbols differ: renames, changed lines, a diff")
+    )
 
 
 def main(args: argparse.Namespace) -> int:
     """Run one of the CLI's commands; the exit status (2: a usage mistake, 1: an error, 130: interrupted)."""
     logging.basicConfig(
-        level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
-        format="codekin: %(levelname)s: %(message)s" if args.verbose else "codekin: %(message)s",
+        level=[logging.WARNING, logging.INFO, logging.DEBUG][min(getattr(args, "verbose", 0), 2)],
+        format="codekin: %(levelname)s: %(message)s"
+        if getattr(args, "verbose", 0)
+        else "codekin: %(message)s",
         stream=sys.stderr,
     )
     try:
@@ -106,6 +123,8 @@ def main(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
+    if args.command == "explain":
+        return explain.run(args, out)
     target: tuple[str, int] | None = None
     if args.command in ("similar", "docs", "complete"):
         file, line = parse_location(args.location)
@@ -113,32 +132,16 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         target = (relative_to_root(file, root), line)
     else:
         root = Path(args.path).resolve()
-    if not root.is_dir():
-        raise UsageError(f"{root} is not a folder")
-    if args.top <= 0:
+    if args.top is not None and args.top <= 0:
         raise UsageError("-k/--top must be positive")
-
-    settings = load_settings(
-        root,
-        {"model": args.model, "device": args.device, "dim": args.dim, "index_dir": args.index_dir},
-    )
-    if getattr(args, "spaces", None):
-        settings = settings.merged(
-            {"spaces": [s.strip() for s in args.spaces.split(",") if s.strip()]}, "--spaces"
-        )
-    if args.exclude:
-        settings = settings.merged({"exclude": [*settings.exclude, *args.exclude]}, "--exclude")
-    quiet_transformers()
-    spec = args.worker or settings.model
-    if args.worker and not args.worker.startswith("remote://"):
-        raise UsageError(f"--worker expects remote://host:port, got {args.worker!r}")
-    embedder = load_embedder(spec, settings.device, batch_tokens=settings.batch_tokens)
-    print(
-        f"codekin: model {embedder.model_id} on {embedder.device} ({embedder.selection_reason})",
-        file=sys.stderr,
-    )
+    settings = workspace_settings(args, root)
+    embedder = lazy_embedder(args, settings)
+    if args.command != "duplicates":
+        embedder.resolved()  # every other command needs the model: say which at once
     index = WorkspaceIndex(root, settings, embedder)
     try:
+        if args.command == "duplicates":
+            return duplicates.run(args, index, out)
         return dispatch(args, index, settings, target, out)
     finally:
         index.close()
@@ -163,59 +166,27 @@ def dispatch(
         log.warning("%d units are not embedded yet; results are partial (run without --no-update)", pending)
 
     model = index.model_id
-    if args.command == "duplicates":
-        threshold = args.threshold if args.threshold is not None else settings.duplicate_threshold
-        min_lines = args.min_lines or settings.duplicate_min_lines
-        clusters = find_duplicates(index, threshold, min_lines)[: args.top]
-        print_clusters(model, clusters, args.json, out)
-        return 0
+    top = args.top or DEFAULT_TOP
+    clones: dict[int, str] = {}
     if args.command == "search":
-        hits = queries.search(index, args.query, args.top)
+        hits = queries.search(index, args.query, top)
         header = f"code for {args.query!r}"
     else:
         assert target is not None
         path, line = target
         if args.command == "similar":
-            unit, found = queries.similar(index, path, line, args.top)
-            hits = [hit for _, hit in found]
+            options = options_for(settings)
+            unit, found = similar_with_copies(index, path, line, top, None, [index], options)
+            hits = [similar.hit for similar in found]
+            clones = {similar.hit.unit_id: similar.clone for similar in found if similar.clone}
             header = f"code similar to {unit.name} ({unit.path}:{unit.start_line}-{unit.end_line})"
         elif args.command == "docs":
-            unit, hits = queries.docs_for(index, path, line, args.top)
+            unit, hits = queries.docs_for(index, path, line, top)
             header = f"documentation for {unit.name} ({unit.path}:{unit.start_line}-{unit.end_line})"
         else:
-            hits = queries.complete(index, path, line, args.top)
+            hits = queries.complete(index, path, line, top)
             header = f"completions for the code before {path}:{line}"
     if args.threshold is not None:
         hits = [hit for hit in hits if hit.score >= args.threshold]
-    print_hits(model, header, hits, args.json, out)
+    print_hits(model, header, hits, args.json, out, clones)
     return 0
-
-
-# -- locations and roots ---------------------------------------------------------------------------
-
-
-def parse_location(location: str) -> tuple[Path, int]:
-    file, sep, line = location.rpartition(":")
-    if not sep or not line.isdigit() or int(line) < 1:
-        raise UsageError(f"expected FILE:LINE with a line number from 1, got {location!r}")
-    path = Path(file).resolve()
-    if not path.is_file():
-        raise UsageError(f"{file}: no such file")
-    return path, int(line)
-
-
-def find_root(file: Path) -> Path:
-    """The nearest folder above ``file`` with a repository or codekin marker; else the current
-    folder if it holds the file; else the file's own folder."""
-    for folder in file.parents:
-        if any((folder / marker).exists() for marker in ROOT_MARKERS):
-            return folder
-    cwd = Path.cwd().resolve()
-    return cwd if file.is_relative_to(cwd) else file.parent
-
-
-def relative_to_root(file: Path, root: Path) -> str:
-    try:
-        return file.relative_to(root).as_posix()
-    except ValueError:
-        raise UsageError(f"{file} is not inside the workspace {root}") from None

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from typing import Any, TextIO
 
 from lsp_server.index.indexer import IndexSummary, Progress
-from lsp_server.retrieval.duplicates import Cluster
+from lsp_server.retrieval.clone_model import KINDS, CloneClass, CloneKind
 from lsp_server.retrieval.hits import Hit
 
 log = logging.getLogger(__name__)
@@ -36,9 +36,38 @@ def hit_json(hit: Hit) -> dict[str, object]:
     }
 
 
-def cluster_json(cluster: Cluster) -> dict[str, object]:
-    members = [{**hit_json(hit), "exact": hit.unit_id in cluster.exact} for hit in cluster.members]
-    return {"score": round(cluster.score, 6), "members": members}
+def clone_class_json(cls: CloneClass) -> dict[str, Any]:
+    index_of = {hit.unit_id: n for n, hit in enumerate(cls.members)}
+    members = [
+        {
+            **hit_json(hit),
+            "exact": cls.member_kinds.get(hit.unit_id) == "exact",
+            "clone": cls.member_kinds.get(hit.unit_id),
+        }
+        for hit in cls.members
+    ]
+    pairs = [
+        {"a": index_of[p.a.unit_id], "b": index_of[p.b.unit_id], "kind": p.kind, "score": p.score}
+        for p in cls.pairs
+    ]
+    kinds = {kind: count for kind, count in cls.kinds.items()}
+    return {"score": cls.score, "kind": cls.kind, "kinds": kinds, "members": members, "pairs": pairs}
+
+
+def clone_classes_json(
+    model: str | None, kinds: frozenset[CloneKind], classes: list[CloneClass], top: int | None
+) -> dict[str, Any]:
+    """Every class (or the first ``top``, and then ``shown`` says so) as one JSON object."""
+    shown = classes if top is None else classes[:top]
+    out: dict[str, Any] = {
+        "model": model,
+        "kinds": [kind for kind in KINDS if kind in kinds],
+        "clusters": [clone_class_json(cls) for cls in shown],
+        "total": len(classes),
+    }
+    if len(shown) < len(classes):
+        out["shown"] = len(shown)
+    return out
 
 
 def print_summary(summary: IndexSummary, as_json: bool, out: TextIO) -> None:
@@ -51,28 +80,44 @@ def print_summary(summary: IndexSummary, as_json: bool, out: TextIO) -> None:
     )
 
 
-def print_hits(model: str, header: str, hits: list[Hit], as_json: bool, out: TextIO) -> None:
+def print_hits(
+    model: str, header: str, hits: list[Hit], as_json: bool, out: TextIO, clones: dict[int, str] | None = None
+) -> None:
+    """Search results; ``clones`` names the kind of copy a hit is of the query (find-similar)."""
+    clones = clones or {}
     if as_json:
-        out.write(json.dumps({"model": model, "results": [hit_json(hit) for hit in hits]}) + "\n")
+        results = [
+            {**hit_json(hit), **({"clone": clones[hit.unit_id]} if hit.unit_id in clones else {})}
+            for hit in hits
+        ]
+        out.write(json.dumps({"model": model, "results": results}) + "\n")
         return
     out.write(f"{header}:\n")
     if not hits:
         out.write("  (nothing found)\n")
     for hit in hits:
-        out.write(f"  {hit.score:.3f}  {hit.path}:{hit.start_line}-{hit.end_line}  {hit.name} ({hit.kind})\n")
+        mark = f" [{clones[hit.unit_id]} copy]" if hit.unit_id in clones else ""
+        out.write(
+            f"  {hit.score:.3f}  {hit.path}:{hit.start_line}-{hit.end_line}  {hit.name} ({hit.kind}){mark}\n"
+        )
 
 
-def print_clusters(model: str, clusters: list[Cluster], as_json: bool, out: TextIO) -> None:
-    if as_json:
-        out.write(json.dumps({"model": model, "clusters": [cluster_json(c) for c in clusters]}) + "\n")
-        return
-    if not clusters:
-        out.write("no near-duplicates above the threshold\n")
-    for number, cluster in enumerate(clusters, start=1):
-        out.write(f"cluster {number}: {len(cluster.members)} symbols, score {cluster.score:.3f}\n")
-        for hit in cluster.members:
-            mark = "exact" if hit.unit_id in cluster.exact else f"{hit.score:.3f}"
-            out.write(f"  {mark:>5}  {hit.path}:{hit.start_line}-{hit.end_line}  {hit.name} ({hit.kind})\n")
+def print_clone_classes(classes: list[CloneClass], out: TextIO, *, header: str, top: int | None) -> None:
+    shown = classes if top is None else classes[:top]
+    out.write(
+        f"{header}: {len(classes)} classes"
+        + (f", the first {len(shown)} shown (-k)" if len(shown) < len(classes) else "")
+        + "\n"
+    )
+    for number, cls in enumerate(shown, start=1):
+        kinds = ", ".join(
+            f"{count} {kind}" for kind, count in sorted(cls.kinds.items(), key=lambda kc: KINDS.index(kc[0]))
+        )
+        out.write(f"class {number}: {len(cls.members)} symbols ({kinds}), score {cls.score:.3f}\n")
+        for hit in cls.members:
+            kind = cls.member_kinds.get(hit.unit_id, "")
+            where = f"{hit.path}:{hit.start_line}-{hit.end_line}"
+            out.write(f"  {kind:>14}  {hit.score:.3f}  {where}  {hit.name} ({hit.kind})\n")
 
 
 @contextmanager

@@ -91,7 +91,7 @@ def test_text_output_and_errors(ws, capsys) -> None:  # type: ignore[no-untyped-
     root, opts = ws
     assert main(["duplicates", str(root), "--threshold", "0.8", *opts]) == 0
     out = capsys.readouterr()
-    assert "cluster 1:" in out.out and "exact" in out.out
+    assert "class 1:" in out.out and "exact" in out.out
     assert "codekin: model minilm on cpu" in out.err
     assert main(["similar", "nowhere.py:3", *opts]) == 2
     assert "no such file" in capsys.readouterr().err
