@@ -6,6 +6,7 @@ from typing import Any
 
 from lsprotocol import types
 
+from lsp_server.retrieval.clone_model import CloneClass
 from lsp_server.retrieval.hits import Hit
 from lsp_server.server.folders import Folder
 from lsp_server.server.positions import whole_lines
@@ -48,3 +49,22 @@ def hit_json(folder: Folder, hit: Hit, **extra: Any) -> dict[str, Any]:
 
 def symbol_kind(kind: str) -> types.SymbolKind:
     return SYMBOL_KINDS.get(kind, types.SymbolKind.Function)
+
+
+def clone_class_json(folder: Folder, cls: CloneClass) -> dict[str, Any]:
+    """A clone class as codekin.findDuplicates answers: members with their kinds, pairs by member index."""
+    index_of = {hit.unit_id: n for n, hit in enumerate(cls.members)}
+    kinds = cls.member_kinds
+    return {
+        "score": cls.score,
+        "kind": cls.kind,
+        "kinds": dict(cls.kinds),
+        "members": [
+            hit_json(folder, hit, exact=kinds.get(hit.unit_id) == "exact", clone=kinds.get(hit.unit_id))
+            for hit in cls.members
+        ],
+        "pairs": [
+            {"a": index_of[p.a.unit_id], "b": index_of[p.b.unit_id], "kind": p.kind, "score": p.score}
+            for p in cls.pairs
+        ],
+    }

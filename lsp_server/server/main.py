@@ -7,9 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, ClassVar
-
-from lsprotocol import types
+from typing import TYPE_CHECKING
 
 from lsp_server.logs import setup_logging
 
@@ -17,32 +15,6 @@ if TYPE_CHECKING:
     from lsp_server.server.core import CodekinServer
 
 log = logging.getLogger(__name__)
-
-
-class ClientLogHandler(logging.Handler):
-    """Forwards log records to the client's ``window/logMessage``, from any thread."""
-
-    LEVELS: ClassVar[dict[int, types.MessageType]] = {
-        logging.ERROR: types.MessageType.Error,
-        logging.WARNING: types.MessageType.Warning,
-        logging.INFO: types.MessageType.Info,
-    }
-
-    def __init__(self, server: CodekinServer) -> None:
-        super().__init__(logging.INFO)
-        self.server = server
-
-    def emit(self, record: logging.LogRecord) -> None:
-        kind = next(
-            (kind for level, kind in self.LEVELS.items() if record.levelno >= level), types.MessageType.Log
-        )
-        try:
-            message = self.format(record)
-        except Exception:
-            return
-        self.server.call_in_loop(
-            self.server.window_log_message, types.LogMessageParams(type=kind, message=message)
-        )
 
 
 def build_server() -> CodekinServer:
@@ -71,6 +43,8 @@ def serve(args: argparse.Namespace) -> int:
         if not sep or not port.isdigit():
             print(f"codekin: --tcp expects HOST:PORT, got {args.tcp!r}", file=sys.stderr)
             return 2
+    from lsp_server.server.client_log import ClientLogHandler  # lsprotocol: only for a server
+
     server = build_server()
     client_log = ClientLogHandler(server)
     client_log.setFormatter(logging.Formatter("%(name)s: %(message)s"))

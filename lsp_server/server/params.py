@@ -72,10 +72,10 @@ def install_hooks(converter: Converter) -> None:
     converter.register_structure_hook(DocumentUri, _document_uri)
     converter.register_structure_hook(QueryText, _query_text)
     for cls in COMMAND_ARGS:
-        converter.register_structure_hook(cls, _readable_errors(cls, converter))
+        converter.register_structure_hook(cls, readable_errors(cls, converter))
 
 
-def _readable_errors(cls: type, converter: Converter) -> Any:
+def readable_errors(cls: type, converter: Converter) -> Any:
     """cattrs's structuring of ``cls``, whose failure says which field is wrong and why."""
     structure: Callable[[Any, type], Any] = make_dict_structure_fn(cls, converter)
 

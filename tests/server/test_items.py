@@ -14,6 +14,7 @@ from lsp_server.embedding.base import Embedder
 from lsp_server.embedding.deferred import DeferredEmbedder
 from lsp_server.embedding.identity import Identity
 from lsp_server.embedding.priority import PriorityEmbedder
+from lsp_server.retrieval.clone_model import ClonePair
 from lsp_server.retrieval.hits import Hit
 from lsp_server.retrieval.queries import QuerySymbol
 from lsp_server.server.convert import hit_json
@@ -28,6 +29,9 @@ from lsp_server.server.folders import Folder
 FOLDER = Folder(uri="file:///work", root=Path("/work"), settings=Settings())
 HIT = Hit("src/copy.py", "load_config", "function", "python", 5, 9, 0.97, 12, "abc")
 OTHER = Hit("lib/other.py", "read_config", "function", "python", 20, 31, 0.91, 13, "def")
+HERE = Hit("src/a.py", "load", "function", "python", 5, 9, 1.0, 11, "xyz")
+RENAMED = ClonePair(HERE, HIT, "renamed", 1.0)
+SEMANTIC = ClonePair(HERE, OTHER, "semantic", 0.91)
 
 
 def test_the_name_range_of_a_hover_counts_the_clients_units() -> None:
@@ -44,22 +48,25 @@ def test_the_name_range_of_a_hover_counts_the_clients_units() -> None:
 def test_a_lens_carries_its_locations_for_the_client() -> None:
     lens = unresolved_lens("file:///work/src/a.py", 12, 5)
     assert lens.range.start == lens.range.end == types.Position(4, 0) and lens.command is None
-    command = lens_command(FOLDER, "file:///work/src/a.py", 5, [HIT, OTHER])
-    assert command.title == "2 similar (best 0.97)" and command.command == "codekin.showSimilar"
+    command = lens_command(FOLDER, "file:///work/src/a.py", 5, [RENAMED, SEMANTIC])
+    assert command.title == "2 similar: 1 renamed, 1 semantic" and command.command == "codekin.showSimilar"
+    assert lens_command(FOLDER, "file:///work/src/a.py", 5, [RENAMED]).title == "1 copy: 1 renamed"
     uri, position, locations = command.arguments or []
     assert (uri, position) == ("file:///work/src/a.py", types.Position(4, 0))
     assert [loc.uri for loc in locations] == ["file:///work/src/copy.py", "file:///work/lib/other.py"]
     assert locations[0].range == types.Range(types.Position(4, 0), types.Position(9, 0))
 
 
-def test_a_diagnostic_names_the_best_copy_and_counts_the_rest() -> None:
-    diagnostic = diagnostic_for(FOLDER, 3, [HIT, OTHER])
-    assert diagnostic.message == "near-duplicate of load_config (0.97) and 1 more"
+def test_a_diagnostic_names_the_kind_of_the_best_copy_and_counts_the_rest() -> None:
+    diagnostic = diagnostic_for(FOLDER, 3, [RENAMED, SEMANTIC])
+    assert (
+        diagnostic.message == "renamed copy of load_config and 1 more" and diagnostic.code == "clone/renamed"
+    )
     assert diagnostic.severity == types.DiagnosticSeverity.Hint and diagnostic.source == "codekin"
     assert diagnostic.range == types.Range(types.Position(2, 0), types.Position(3, 0))
     assert [info.message for info in diagnostic.related_information or []] == [
-        "load_config (0.97)",
-        "read_config (0.91)",
+        "renamed copy of load_config",
+        "semantic clone of read_config (0.91)",
     ]
 
 

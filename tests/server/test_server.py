@@ -87,7 +87,7 @@ async def test_find_similar_finds_the_copy_in_another_file(client: LanguageClien
     assert found, "no similar code"
     best = found[0]
     assert best["uri"] == uri(workspace / "src" / "copy_of_utils.py") and best["name"] == "read_settings"
-    assert set(best) >= {"uri", "range", "name", "score"}
+    assert set(best) >= {"uri", "range", "name", "score"} and best["clone"] == "renamed"  # a copy leads
     assert best["range"]["start"] == {"line": line_of(PY_COPY, "def read_settings"), "character": 0}
     assert all(hit["uri"] != uri(target) or hit["name"] != "load_json_config" for hit in found)
 
@@ -96,6 +96,10 @@ async def test_find_duplicates_clusters_the_pair(client: LanguageClient, workspa
     clusters = await command(client, "codekin.findDuplicates", {})
     pairs = [{m["name"] for m in c["members"]} for c in clusters]
     assert {"load_json_config", "read_settings"} in pairs
+    renamed = next(
+        c for c in clusters if {m["name"] for m in c["members"]} == {"load_json_config", "read_settings"}
+    )
+    assert renamed["kind"] == "renamed" and [m["clone"] for m in renamed["members"]] == ["renamed", "renamed"]
     scoped = await command(client, "codekin.findDuplicates", {"uri": uri(workspace / "web")})
     assert scoped == []
 
@@ -133,7 +137,7 @@ async def test_code_lens_is_resolved_lazily(client: LanguageClient, workspace: P
     lens = next(lens for lens in lenses if lens.range.start.line == line_of(PY_UTILS, "def load_json_config"))
     resolved = await client.code_lens_resolve_async(lens)
     assert resolved.command is not None
-    assert resolved.command.title.startswith("1 similar")
+    assert resolved.command.title == "1 copy: 1 renamed"
     assert resolved.command.command == "codekin.showSimilar"
     target_uri, position, locations = resolved.command.arguments or []
     assert target_uri == uri(target) and position["line"] == lens.range.start.line

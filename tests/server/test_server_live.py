@@ -115,7 +115,7 @@ async def test_an_edit_that_creates_a_duplicate_gets_its_lens(
     lenses = await wait_until(lambda: _lenses(client, notes), 30, "a lens on the new copy")
     assert [lens.range.start.line for lens in lenses] == [line_of(edited, "def slugify")]
     resolved = await client.code_lens_resolve_async(lenses[0])
-    assert resolved.command is not None and resolved.command.title.startswith("1 similar")
+    assert resolved.command is not None and resolved.command.title == "1 copy: 1 exact"
     locations = (resolved.command.arguments or [])[2]
     assert [loc["uri"] for loc in locations] == [uri(workspace / "src" / "utils.py")]
     assert notes.read_text() == NOTES
@@ -306,7 +306,7 @@ async def test_near_duplicate_hints_when_switched_on(
     assert len(diagnostics) == 1
     hint = diagnostics[0]
     assert hint.severity == types.DiagnosticSeverity.Hint and hint.source == "codekin"
-    assert hint.message.startswith("near-duplicate of read_settings (0.8")
+    assert hint.message == "renamed copy of read_settings" and hint.code == "clone/renamed"
     assert hint.range.start.line == line_of(PY_UTILS, "def load_json_config")
     related = hint.related_information or []
     assert [info.location.uri for info in related] == [uri(workspace / "src" / "copy_of_utils.py")]

@@ -3,6 +3,7 @@
 from lsp_server.server.features import (
     code_lens,
     commands,
+    compare,
     completion,
     diagnostics,
     documents,
@@ -16,6 +17,7 @@ FEATURES = (
     lifecycle,
     documents,
     commands,
+    compare,
     status,
     code_lens,
     diagnostics,

@@ -1,6 +1,7 @@
-"""``textDocument/codeLens``: "N similar" on each symbol with near-duplicates above the threshold.
+"""``textDocument/codeLens``: "2 copies: 1 renamed, 1 near-miss" on each symbol that has clones.
 
-The lens list compares stored vectors only (no embedding), so it is cheap; the
+The lens list compares stored fingerprints and vectors only (no embedding), so it is cheap
+and there before the model loads; the
 locations are filled in ``codeLens/resolve``. The lens command carries them as
 ``[uri, position, locations]`` so that each client can show them its own way
 (VS Code: a references peek; Neovim: the quickfix list). When the index or the
@@ -15,13 +16,13 @@ from typing import Any
 
 from lsprotocol import types
 
-from lsp_server.retrieval.hits import Hit
+from lsp_server.retrieval.clone_model import ClonePair
 from lsp_server.server.command_ids import SHOW_SIMILAR
 from lsp_server.server.convert import location
 from lsp_server.server.core import CodekinServer
 from lsp_server.server.folders import Folder
 from lsp_server.server.guard import guarded
-from lsp_server.server.similar import similar_in_file
+from lsp_server.server.similar import clones_in_file, describe
 
 log = logging.getLogger(__name__)
 
@@ -32,21 +33,21 @@ class LensCache:
     """The hits behind the lenses handed out last, so that resolve does not search again."""
 
     def __init__(self) -> None:
-        self._items: OrderedDict[tuple[str, int], list[Hit]] = OrderedDict()
+        self._items: OrderedDict[tuple[str, int], list[ClonePair]] = OrderedDict()
 
-    def put(self, uri: str, unit_id: int, hits: list[Hit]) -> None:
+    def put(self, uri: str, unit_id: int, hits: list[ClonePair]) -> None:
         self._items[(uri, unit_id)] = hits
         self._items.move_to_end((uri, unit_id))
         while len(self._items) > CACHE_SIZE:
             self._items.popitem(last=False)
 
-    def get(self, uri: str, unit_id: int) -> list[Hit] | None:
+    def get(self, uri: str, unit_id: int) -> list[ClonePair] | None:
         return self._items.get((uri, unit_id))
 
 
-def lens_command(folder: Folder, uri: str, line: int, hits: list[Hit]) -> types.Command:
-    title = f"{len(hits)} similar" + (f" (best {hits[0].score:.2f})" if hits else "")
-    locations = [location(folder, hit) for hit in hits]
+def lens_command(folder: Folder, uri: str, line: int, pairs: list[ClonePair]) -> types.Command:
+    title = describe(pairs) if pairs else "no clones any more"
+    locations = [location(folder, pair.b) for pair in pairs]
     return types.Command(
         title=title,
         command=SHOW_SIMILAR,
@@ -70,7 +71,7 @@ class CodeLenses:
         located = ls.locate(uri)
         if located is None or located.folder.index is None:
             return []
-        found = await ls.in_query_thread(similar_in_file, located.folder, located.path)
+        found = await ls.in_query_thread(clones_in_file, located.folder, located.path)
         for unit_id, _, hits in found:
             self.cache.put(uri, unit_id, hits)
         return [unresolved_lens(uri, unit_id, line) for unit_id, line, _ in found]
@@ -85,7 +86,7 @@ class CodeLenses:
             return lens
         hits = self.cache.get(uri, unit_id)
         if hits is None:
-            found = await ls.in_query_thread(similar_in_file, located.folder, located.path)
+            found = await ls.in_query_thread(clones_in_file, located.folder, located.path)
             hits = next((h for uid, _, h in found if uid == unit_id), [])
         lens.command = lens_command(located.folder, uri, line, hits)
         return lens

@@ -16,10 +16,12 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams
 
 from lsp_server.retrieval import queries
-from lsp_server.retrieval.duplicates import find_duplicates
+from lsp_server.retrieval.clone_model import options_for
+from lsp_server.retrieval.clones import find_clones
 from lsp_server.retrieval.hits import Hit, hit_texts
+from lsp_server.retrieval.similar import similar_with_copies
 from lsp_server.server import command_ids
-from lsp_server.server.convert import hit_json
+from lsp_server.server.convert import clone_class_json, hit_json
 from lsp_server.server.core import CodekinServer, Located
 from lsp_server.server.folders import Folder, folder_for, path_of_uri
 from lsp_server.server.params import PositionArgs, QueryArgs, ScopeArgs, structure_optional
@@ -74,11 +76,19 @@ async def find_similar(ls: CodekinServer, args: PositionArgs) -> list[dict[str, 
     folder_of = {id(f.index): f for f in ls.open_indexes()}
     indexes = [f.index for f in ls.open_indexes() if f.index is not None]
     line = args.position.line + 1
+    options = options_for(here.folder.settings)
     similar = functools.partial(
-        queries.similar, here.folder.index, here.path, line, ls.options.max_results, here.text, indexes
+        similar_with_copies,
+        here.folder.index,
+        here.path,
+        line,
+        ls.options.max_results,
+        here.text,
+        indexes,
+        options,
     )
     _, found = await about_a_symbol(ls, similar)
-    return [hit_json(folder_of.get(id(where), here.folder), hit) for where, hit in found]
+    return [hit_json(folder_of.get(id(s.index), here.folder), s.hit, clone=s.clone) for s in found]
 
 
 async def lookup_docs(ls: CodekinServer, args: PositionArgs) -> list[dict[str, Any]]:
@@ -141,12 +151,8 @@ async def find_duplicates_command(ls: CodekinServer, *arguments: Any) -> list[di
         if index is None:
             continue
         ls.partial_note(folder)
-        clusters = await ls.in_query_thread(
-            find_duplicates, index, settings.duplicate_threshold, settings.duplicate_min_lines, prefix
-        )
-        for cluster in clusters:
-            members = [hit_json(folder, hit, exact=hit.unit_id in cluster.exact) for hit in cluster.members]
-            out.append({"score": round(cluster.score, 6), "members": members})
+        classes = await ls.in_query_thread(find_clones, index, options_for(settings), prefix)
+        out += [clone_class_json(folder, cls) for cls in classes]
     return out
 
 

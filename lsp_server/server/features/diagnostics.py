@@ -1,4 +1,4 @@
-"""Hint diagnostics "near-duplicate of X (0.97)" with the copies as related information.
+"""Hint diagnostics "renamed copy of X" / "semantic clone of X (0.81)", the others as related information.
 
 Off by default (``features.diagnostics``): in a codebase with many copies they would
 crowd out the diagnostics that matter. Published for open documents when they open and
@@ -12,40 +12,44 @@ from urllib.parse import unquote
 
 from lsprotocol import types
 
-from lsp_server.retrieval.hits import Hit
+from lsp_server.retrieval.clone_model import SYNTACTIC_KINDS, ClonePair
 from lsp_server.server.convert import location
 from lsp_server.server.core import CodekinServer
 from lsp_server.server.folders import Folder, folder_for
-from lsp_server.server.similar import similar_in_file
+from lsp_server.server.similar import clones_in_file
 
 log = logging.getLogger(__name__)
 
 SOURCE = "codekin"
 
 
-def diagnostic_for(folder: Folder, line: int, hits: list[Hit]) -> types.Diagnostic:
-    """The hint on the symbol starting at ``line`` (1-based) with near-duplicates ``hits``, best first."""
-    best = hits[0]
-    more = f" and {len(hits) - 1} more" if len(hits) > 1 else ""
+def clone_phrase(pair: ClonePair) -> str:
+    """ "renamed copy of load_config", "near-miss copy of parse (0.91)", "semantic clone of walk (0.83)"."""
+    noun = "copy" if pair.kind in SYNTACTIC_KINDS else "clone"
+    score = "" if pair.score >= 1.0 else f" ({pair.score:.2f})"
+    return f"{pair.kind} {noun} of {pair.b.name}{score}"
+
+
+def diagnostic_for(folder: Folder, line: int, pairs: list[ClonePair]) -> types.Diagnostic:
+    """The hint on the symbol starting at ``line`` (1-based) with clone ``pairs``, strongest first."""
+    more = f" and {len(pairs) - 1} more" if len(pairs) > 1 else ""
     return types.Diagnostic(
         range=types.Range(
             start=types.Position(line=line - 1, character=0), end=types.Position(line=line, character=0)
         ),
-        message=f"near-duplicate of {best.name} ({best.score:.2f}){more}",
+        message=clone_phrase(pairs[0]) + more,
         severity=types.DiagnosticSeverity.Hint,
         source=SOURCE,
-        code="near-duplicate",
+        code=f"clone/{pairs[0].kind}",
         related_information=[
-            types.DiagnosticRelatedInformation(
-                location=location(folder, hit), message=f"{hit.name} ({hit.score:.2f})"
-            )
-            for hit in hits
+            types.DiagnosticRelatedInformation(location=location(folder, pair.b), message=clone_phrase(pair))
+            for pair in pairs
         ],
     )
 
 
 def diagnostics_for(folder: Folder, path: str) -> list[types.Diagnostic]:
-    return [diagnostic_for(folder, line, hits) for _, line, hits in similar_in_file(folder, path)]
+    return [diagnostic_for(folder, line, hits) for _, line, hits in clones_in_file(folder, path)]
 
 
 class Diagnostics:
