@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Any]])
 
-FeatureName = Literal["code_lens", "completion", "hover", "workspace_symbol"]
+FeatureName = Literal["code_lens", "completion", "hover", "workspace_symbol", "diverged_copies"]
 
 
 def guarded(

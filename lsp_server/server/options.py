@@ -34,7 +34,9 @@ class Features:
     hover: bool = True
     workspace_symbol: bool = True
     diagnostics: bool = False
-    """Hint diagnostics for near-duplicates: off by default, as they can be many."""
+    """Hint diagnostics for clones: off by default, as they can be many."""
+    diverged_copies: bool = True
+    """A hint on an edited symbol whose copies did not get the change (few, and at the moment it matters)."""
 
 
 def _stripped(value: str | None) -> str | None:

@@ -28,6 +28,7 @@ from tests.lsp_helpers import (
     line_of,
     open_document,
     progress_kinds,
+    raw_request,
     replace_document,
     uri,
     wait_indexed,
@@ -342,3 +343,43 @@ async def test_a_stale_remembered_model_identity_is_replaced(
     remembered = IdentityCache(CACHE_HOME / "codekin" / "model-identities.json").get(key)
     assert remembered is not None and remembered.model_id == "minilm"
     shutil.rmtree(CACHE_HOME, ignore_errors=True)
+
+
+async def test_a_copy_that_did_not_get_an_edit_is_named_at_once(
+    client: LanguageClient, workspace: Path, tmp_path: Path
+) -> None:
+    await initialize(client, [workspace], _options(tmp_path, indexDelayMs=50))
+    await wait_indexed(client)
+    utils = workspace / "src" / "utils.py"
+    open_document(client, utils, PY_UTILS)
+    fixed = PY_UTILS.replace("        data = json.load(handle)\n", "        data = json.load(handle) or {}\n")
+    assert fixed != PY_UTILS
+    replace_document(client, utils, fixed, version=2)  # the fix lands in one copy only
+
+    def hint() -> types.Diagnostic | None:
+        shown = client.diagnostics.get(uri(utils)) or []
+        return next((d for d in shown if d.code == "clone/diverged"), None)
+
+    diverged = await wait_until(hint, 60, "the diverging-copy hint")
+    assert diverged.message == "1 copy of this function did not get this change"
+    assert diverged.range.start.line == line_of(PY_UTILS, "def load_json_config")
+    related = diverged.related_information or []
+    assert [info.location.uri for info in related] == [uri(workspace / "src" / "copy_of_utils.py")]
+
+    asked = types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri(utils)),
+        range=diverged.range,
+        context=types.CodeActionContext(diagnostics=[diverged]),
+    )
+    # raw: lsprotocol's client side reads any action that has a command as a bare Command
+    actions = await raw_request(
+        client, types.TEXT_DOCUMENT_CODE_ACTION, client.protocol._converter.unstructure(asked)
+    )
+    assert actions and actions[0]["kind"] == "quickfix"
+    compare = actions[0]["command"]
+    assert compare["command"] == "codekin.compareSimilar"
+    explained = await command(client, compare["command"], *compare["arguments"])
+    assert explained["b"]["name"] == "read_settings" and explained["changed"]
+
+    replace_document(client, utils, PY_UTILS, version=3)  # changed back: the copies agree again
+    await wait_until(lambda: hint() is None, 60, "the hint to go")

@@ -12,10 +12,13 @@ from urllib.parse import unquote
 
 from lsprotocol import types
 
-from lsp_server.retrieval.clone_model import SYNTACTIC_KINDS, ClonePair
-from lsp_server.server.convert import location
+from lsp_server.retrieval.clone_model import SYNTACTIC_KINDS, ClonePair, options_for
+from lsp_server.retrieval.diverged import Baseline, Divergence, baseline_of, divergences
+from lsp_server.server.command_ids import COMPARE_SIMILAR
+from lsp_server.server.convert import location, range_json
 from lsp_server.server.core import CodekinServer
 from lsp_server.server.folders import Folder, folder_for
+from lsp_server.server.positions import whole_lines
 from lsp_server.server.similar import clones_in_file
 
 log = logging.getLogger(__name__)
@@ -57,25 +60,41 @@ class Diagnostics:
         self.server = server
         self.shown: set[str] = set()
         """URIs that have codekin diagnostics on the client, to clear when the feature is switched off."""
+        self.baselines: dict[str, Baseline] = {}
+        """Open documents' symbols and their copies as they were when opened (for diverging copies)."""
 
     async def publish(self, uri: str) -> None:
         ls = self.server
         found = folder_for(ls.folders, uri)
         if found is None or found[0].index is None:
             return
-        diagnostics: list[types.Diagnostic] = []
-        if ls.options.features.diagnostics:
-            try:
-                diagnostics = await ls.in_query_thread(diagnostics_for, *found)
-            except Exception:
-                log.exception("diagnostics for %s failed", uri)
-                return
-            self.shown.add(uri)
-        elif uri in self.shown:  # switched off: clear what was shown
-            self.shown.discard(uri)
-        else:
+        features = ls.options.features
+        try:
+            diagnostics = await ls.in_query_thread(self._diagnostics, uri, *found)
+        except Exception:
+            log.exception("diagnostics for %s failed", uri)
             return
-        ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
+        if diagnostics or uri in self.shown or features.diagnostics:
+            self.shown.add(uri) if diagnostics else self.shown.discard(uri)
+            ls.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics)
+            )
+
+    def _diagnostics(self, uri: str, folder: Folder, path: str) -> list[types.Diagnostic]:
+        """Clone hints (when switched on) and diverging-copy hints (when on), on the query thread."""
+        features = self.server.options.features
+        out = diagnostics_for(folder, path) if features.diagnostics else []
+        if features.diverged_copies and folder.index is not None:
+            options = options_for(folder.settings)
+            baseline = self.baselines.get(uri)
+            if baseline is None or not baseline.symbols:  # opened before it was indexed: take it now
+                self.baselines[uri] = baseline_of(folder.index, path, options)
+            else:
+                out += [
+                    diverged_hint(folder, found)
+                    for found in divergences(folder.index, path, baseline, options)
+                ]
+        return out
 
     def publish_folders(self, folders: list[Folder]) -> None:
         """Re-publish for the folders' open documents (empty lists when the feature is off)."""
@@ -87,18 +106,74 @@ class Diagnostics:
                 await self.publish(uri)
 
     def opened(self, uri: str) -> None:
-        if self.server.options.features.diagnostics:
+        features = self.server.options.features
+        if features.diagnostics or features.diverged_copies:
             self.server.spawn(self.publish(uri))
 
     def closed(self, uri: str) -> None:
-        if self.server.options.features.diagnostics:
+        self.baselines.pop(uri, None)
+        if uri in self.shown or self.server.options.features.diagnostics:
+            self.shown.discard(uri)
             self.server.text_document_publish_diagnostics(
                 types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
             )
 
 
+def diverged_hint(folder: Folder, found: Divergence) -> types.Diagnostic:
+    """ "2 copies of this function did not get this change", the copies as related information, and
+    in ``data`` the ``codekin.compareSimilar`` arguments that open each difference."""
+    unit, stale = found.unit, found.stale
+    where = types.Position(line=unit.start_line - 1, character=0)
+    copies = "1 copy" if len(stale) == 1 else f"{len(stale)} copies"
+    compare = [
+        {
+            "uri": folder.uri_of(unit.path),
+            "position": {"line": unit.start_line - 1, "character": 0},
+            "other": {"uri": folder.uri_of(copy.path), "range": range_json(copy.start_line, copy.end_line)},
+            "name": copy.name,
+        }
+        for copy in stale
+    ]
+    return types.Diagnostic(
+        range=types.Range(start=where, end=types.Position(line=unit.start_line, character=0)),
+        message=f"{copies} of this {unit.kind} did not get this change",
+        severity=types.DiagnosticSeverity.Hint,
+        source=SOURCE,
+        code="clone/diverged",
+        related_information=[
+            types.DiagnosticRelatedInformation(
+                location=types.Location(
+                    uri=folder.uri_of(copy.path), range=whole_lines(copy.start_line, copy.end_line)
+                ),
+                message=f"{copy.name} still has the old code",
+            )
+            for copy in stale
+        ],
+        data={"compare": compare},
+    )
+
+
+def code_actions(ls: CodekinServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+    """For a diverging-copy hint: one action per copy that opens its difference (codekin.compareSimilar)."""
+    actions = []
+    for diagnostic in params.context.diagnostics:
+        data = diagnostic.data if isinstance(diagnostic.data, dict) else {}
+        for args in data.get("compare", []) if diagnostic.source == SOURCE else []:
+            if not isinstance(args, dict):
+                continue
+            title = f"Compare with the copy {args.get('name', '')} that did not get this change"
+            arguments = [{key: args[key] for key in ("uri", "position", "other") if key in args}]
+            command = types.Command(title=title, command=COMPARE_SIMILAR, arguments=arguments)
+            actions.append(types.CodeAction(title=title, kind=types.CodeActionKind.QuickFix, command=command))
+    return actions
+
+
 def register(server: CodekinServer) -> None:
     feature = Diagnostics(server)
+    server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]),
+    )(code_actions)
     server.events.index_changed.subscribe(feature.publish_folders)
     server.events.settings_changed.subscribe(lambda _: feature.publish_folders(server.folders))
     server.events.document_opened.subscribe(feature.opened)
