@@ -2,8 +2,9 @@
 
 True pairs are the same program written twice: Java ↔ C# method translations (CodeXGLUE) and
 HumanEval-X solutions of one task in two languages; random pairs are every pair of two
-different programs among the same texts (about 800,000). The threshold is the cosine above which at most ``--fpr`` of random pairs
-fall; the recall of true pairs at it is printed beside, for every model asked, in one run.
+different programs among the same texts (about 800,000). The threshold is the cosine above
+which at most ``--fpr`` of random pairs fall; the recall of true pairs at it is printed beside,
+for every model asked, in one run.
 
     python bench/calibrate_clones.py --models minilm --fpr 0.01
 """
@@ -60,7 +61,9 @@ def cosines(model: str, device: str, true: list[tuple[str, str]]) -> tuple[np.nd
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--models", default="minilm")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--fpr", type=float, default=0.01, help="share of random pairs allowed above")

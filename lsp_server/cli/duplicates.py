@@ -42,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-lines", type=int, help="leave out symbols shorter than this (default 4)")
     parser.add_argument("--min-tokens", type=int, help="leave out symbols with fewer tokens (default 30)")
     parser.add_argument(
-        "--near-miss", type=float, help="least token alignment of a near-miss clone, 0 to 1 (default 0.8)"
+        "--near-miss", type=float, help="least token alignment of a near-miss clone, 0 to 1 (default 0.87)"
     )
     parser.add_argument("--format", choices=("text", "json", "sarif"), help="output format (--json: json)")
     parser.add_argument("--baseline", metavar="FILE", help="clones accepted before: report which are new")

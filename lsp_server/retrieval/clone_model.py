@@ -41,7 +41,7 @@ class CloneOptions:
     """Units shorter than this are left out (getters, one-liners)."""
     min_tokens: int = 30
     """Units with fewer tokens are left out of the syntactic kinds: too little to call a copy."""
-    near_miss: float = 0.8
+    near_miss: float = 0.87
     """Least token alignment (2·matched / total, after abstraction) for a near-miss pair."""
     semantic: float | None = None
     """Least cosine for a semantic pair; None takes the model profile's calibrated threshold."""
