@@ -35,6 +35,17 @@ from lsp_server.units.tokens import line_span, source_tokens
 log = logging.getLogger(__name__)
 
 BACKFILL_CHUNK = 512
+FINGERPRINT_VERSION = "2"
+"""Bumped whenever what a fingerprint means changes; stored ones of another version are recomputed."""
+
+
+def check_version(store: Store) -> None:
+    """Drop fingerprints made by another version of the rules (the next update fills them in again)."""
+    if store.meta("fingerprints") == FINGERPRINT_VERSION:
+        return
+    with store.transaction() as db:
+        db.execute("DELETE FROM fingerprints")
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('fingerprints', ?)", (FINGERPRINT_VERSION,))
 
 
 def fingerprints_for_file(
@@ -106,6 +117,7 @@ class FingerprintTable:
     """Every code unit and its fingerprint, as of the store's last write (re-read lazily)."""
 
     def __init__(self, store: Store) -> None:
+        check_version(store)
         self.store = store
         self._lock = threading.Lock()
         self._generation = -1

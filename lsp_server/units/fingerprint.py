@@ -62,8 +62,25 @@ def fingerprint(language: str, text: str) -> Fingerprint | None:
     return fingerprint_of_tokens(tokens) if tokens else None
 
 
+MEMBER_ACCESS = frozenset({".", "->", "::", "?."})
+"""After these, a name is an API's (a method, a field), not one the copier chose: it stays concrete."""
+
+
+def renamed_stream(tokens: Sequence[Token]) -> tuple[str, ...]:
+    """Identifiers and literals abstracted, except member names (``x.append`` keeps ``append``):
+    a copy renames its variables, not the API it calls."""
+    out = []
+    previous = ""
+    for token in tokens:
+        out.append(
+            token.text if previous in MEMBER_ACCESS and token.category == "identifier" else token.renamed
+        )
+        previous = token.text
+    return tuple(out)
+
+
 def fingerprint_of_tokens(tokens: Sequence[Token]) -> Fingerprint:
-    stream = tuple(token.renamed for token in tokens)
+    stream = renamed_stream(tokens)
     return Fingerprint(
         tokens=len(tokens),
         exact=_digest(token.text for token in tokens),
