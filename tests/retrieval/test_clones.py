@@ -220,3 +220,50 @@ def test_semantic_and_cross_language_clones_from_the_embeddings(tmp_path: Path) 
         assert pairs.get(frozenset(("avg.py", "mean.py"))) == "semantic"
     finally:
         index.close()
+
+
+def test_fingerprints_survive_a_kill_mid_index(tmp_path: Path) -> None:
+    """Fingerprints are committed with their file's units: a killed run leaves no unit without one,
+    and the next run finds the clones without fingerprinting what was stored."""
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    root = tmp_path / "ws"
+    root.mkdir()
+    for number in range(600):
+        body = "".join(f"    acc = acc * {i} + x[{i}]\n" for i in range(8))
+        (root / f"gen_{number}.py").write_text(f"def f_{number}(x):\n    acc = 0\n{body}    return acc\n")
+    index_dir = tmp_path / "index"
+    cmd = [sys.executable, "-m", "lsp_server.entry", "duplicates", str(root), "--kinds", "exact,renamed"]
+    proc = subprocess.Popen([*cmd, "--index-dir", str(index_dir), "--json"], stdout=subprocess.DEVNULL)
+    db = index_dir / "index.sqlite3"
+    deadline, units = time.monotonic() + 120, 0
+    while time.monotonic() < deadline and proc.poll() is None and units < 50:
+        if db.exists():
+            try:
+                with sqlite3.connect(db, timeout=1) as conn:
+                    units = conn.execute("SELECT count(*) FROM units").fetchone()[0]
+            except sqlite3.OperationalError:
+                units = 0
+        time.sleep(0.02)
+    assert proc.poll() is None, "indexing finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    with sqlite3.connect(db) as conn:
+        stored = conn.execute("SELECT count(DISTINCT hash) FROM units WHERE space = 'code'").fetchone()[0]
+        lacking = conn.execute(
+            "SELECT count(*) FROM units u LEFT JOIN fingerprints f ON f.hash = u.hash"
+            " WHERE u.space = 'code' AND f.hash IS NULL"
+        ).fetchone()[0]
+    assert 0 < stored < 600 and lacking == 0
+    settings = load_settings(root, {"index_dir": str(index_dir)})
+    index = WorkspaceIndex(root, settings, LazyEmbedder(no_model))
+    try:
+        index.update(())
+        classes = find_clones(index, CloneOptions(kinds=frozenset({"renamed"})))
+        assert len(classes) == 1 and len(classes[0].members) == 600
+    finally:
+        index.close()
