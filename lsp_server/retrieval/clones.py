@@ -115,7 +115,7 @@ def _syntactic_edges_of(
         by_exact[prints[unit.hash].exact].append(unit)
         by_renamed[prints[unit.hash].renamed].append(unit)
         by_hash[unit.hash].append(unit)
-    rows_of, matrix = index.fingerprints.signatures()
+    rows_of, _ = index.fingerprints.signatures()
     edges: list[Edge] = []
     for unit in mine:
         own = prints.get(unit.hash)
@@ -126,32 +126,38 @@ def _syntactic_edges_of(
         edges += [Edge(unit, other, "exact", 1.0) for other in exact if not nested(unit, other)]
         edges += [Edge(unit, other, "renamed", 1.0) for other in renamed if not nested(unit, other)]
         if "near-miss" in options.kinds and unit.hash in rows_of:
-            edges += _near_misses_of(index, unit, own, rows_of, matrix, by_hash, options.near_miss)
+            edges += _near_misses_of(index, unit, by_hash, options.near_miss)
     return edges
+
+
+def near_miss_scores(
+    index: WorkspaceIndex, signature: np.ndarray, stream: Sequence[str], threshold: float
+) -> dict[str, float]:
+    """The stored contents that are near-misses of one unit (by its signature and renamed stream):
+    content hash → alignment, for those aligning at ``threshold`` or more but not wholly."""
+    rows_of, matrix = index.fingerprints.signatures()
+    if not rows_of:
+        return {}
+    agreeing = np.flatnonzero((matrix == signature).mean(axis=1) >= MIN_ESTIMATED_JACCARD)
+    by_row = {row: digest for digest, row in rows_of.items()}
+    streams = index.fingerprints.streams([by_row[int(row)] for row in agreeing])
+    scores = {digest: round(similarity(stream, other), 6) for digest, other in streams.items()}
+    return {digest: score for digest, score in scores.items() if threshold <= score < 1.0}
 
 
 def _near_misses_of(
-    index: WorkspaceIndex,
-    unit: StoredUnit,
-    own: StoredPrint,
-    rows_of: dict[str, int],
-    matrix: np.ndarray,
-    by_hash: dict[str, list[StoredUnit]],
-    threshold: float,
+    index: WorkspaceIndex, unit: StoredUnit, by_hash: dict[str, list[StoredUnit]], threshold: float
 ) -> list[Edge]:
-    agreement = (matrix == matrix[rows_of[unit.hash]]).mean(axis=1)
-    digests = [digest for digest, row in rows_of.items() if agreement[row] >= MIN_ESTIMATED_JACCARD]
-    others = [d for d in digests if d in by_hash and d != unit.hash]
-    streams = index.fingerprints.streams([unit.hash, *others])
-    edges = []
-    for digest in others:
-        candidates = [o for o in by_hash[digest] if not nested(unit, o)]
-        if not candidates or any(o.hash == unit.hash for o in candidates):
-            continue
-        score = similarity(streams.get(unit.hash, ()), streams.get(digest, ()))
-        if score >= threshold and score < 1.0:
-            edges += [Edge(unit, other, "near-miss", round(score, 6)) for other in candidates]
-    return edges
+    rows_of, matrix = index.fingerprints.signatures()
+    own_stream = index.fingerprints.streams([unit.hash]).get(unit.hash, ())
+    scores = near_miss_scores(index, matrix[rows_of[unit.hash]], own_stream, threshold)
+    return [
+        Edge(unit, other, "near-miss", score)
+        for digest, score in scores.items()
+        if digest != unit.hash
+        for other in by_hash.get(digest, [])
+        if not nested(unit, other)
+    ]
 
 
 def syntactic_edges(

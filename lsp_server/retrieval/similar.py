@@ -10,16 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 from lsp_server.index.indexer import WorkspaceIndex
 from lsp_server.index.store import StoredUnit
 from lsp_server.retrieval import queries
 from lsp_server.retrieval.clone_edges import line_count
 from lsp_server.retrieval.clone_model import CloneKind, CloneOptions, strength
-from lsp_server.retrieval.clones import MIN_ESTIMATED_JACCARD
+from lsp_server.retrieval.clones import near_miss_scores
 from lsp_server.retrieval.hits import Hit
-from lsp_server.units.fingerprint import Fingerprint, fingerprint, similarity
+from lsp_server.units.fingerprint import fingerprint
 from lsp_server.units.languages import language_for_path
 
 
@@ -46,7 +44,8 @@ def copies_of_code(
         return []
     units, prints = index.fingerprints.units()
     found: list[tuple[StoredUnit, CloneKind, float]] = []
-    near = _near_hashes(index, own, options)
+    wants_near = "near-miss" in options.kinds
+    near = near_miss_scores(index, own.signature, own.stream, options.near_miss) if wants_near else {}
     for unit in units:
         stored = prints.get(unit.hash)
         if stored is None or stored.tokens < options.min_tokens or line_count(unit) < options.min_lines:
@@ -61,18 +60,6 @@ def copies_of_code(
             found.append((unit, "near-miss", near[unit.hash]))
     found.sort(key=lambda item: (strength(item[1]), -item[2], item[0].path, item[0].start_line))
     return found
-
-
-def _near_hashes(index: WorkspaceIndex, own: Fingerprint, options: CloneOptions) -> dict[str, float]:
-    rows_of, matrix = index.fingerprints.signatures()
-    if "near-miss" not in options.kinds or not rows_of:
-        return {}
-    agreement = (matrix == own.signature).mean(axis=1)
-    rows = np.flatnonzero(agreement >= MIN_ESTIMATED_JACCARD)
-    by_row = {row: digest for digest, row in rows_of.items()}
-    streams = index.fingerprints.streams([by_row[int(row)] for row in rows])
-    scores = {digest: similarity(own.stream, stream) for digest, stream in streams.items()}
-    return {digest: round(score, 6) for digest, score in scores.items() if options.near_miss <= score < 1.0}
 
 
 def similar_with_copies(

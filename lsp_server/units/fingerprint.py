@@ -57,8 +57,6 @@ class Fingerprint:
 def fingerprint(language: str, text: str) -> Fingerprint | None:
     """The fingerprint of ``text``, a code unit of ``language``; None where there is no grammar."""
     tokens = code_tokens(language, text)
-    if not tokens and not text.strip():
-        return None
     return fingerprint_of_tokens(tokens) if tokens else None
 
 
