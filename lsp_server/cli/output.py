@@ -37,7 +37,6 @@ def hit_json(hit: Hit) -> dict[str, object]:
 
 
 def clone_class_json(cls: CloneClass) -> dict[str, Any]:
-    index_of = {hit.unit_id: n for n, hit in enumerate(cls.members)}
     members = [
         {
             **hit_json(hit),
@@ -46,10 +45,7 @@ def clone_class_json(cls: CloneClass) -> dict[str, Any]:
         }
         for hit in cls.members
     ]
-    pairs = [
-        {"a": index_of[p.a.unit_id], "b": index_of[p.b.unit_id], "kind": p.kind, "score": p.score}
-        for p in cls.pairs
-    ]
+    pairs = [{"a": a, "b": b, "kind": p.kind, "score": p.score} for a, b, p in cls.indexed_pairs()]
     kinds = {kind: count for kind, count in cls.kinds.items()}
     return {"score": cls.score, "kind": cls.kind, "kinds": kinds, "members": members, "pairs": pairs}
 

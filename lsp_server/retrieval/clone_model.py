@@ -78,6 +78,11 @@ class CloneClass:
         """How many pairs of each kind."""
         return Counter(pair.kind for pair in self.pairs)
 
+    def indexed_pairs(self) -> list[tuple[int, int, ClonePair]]:
+        """Each pair with the positions of its two units in ``members`` (how front ends refer to them)."""
+        position = {hit.unit_id: n for n, hit in enumerate(self.members)}
+        return [(position[pair.a.unit_id], position[pair.b.unit_id], pair) for pair in self.pairs]
+
     @property
     def kind(self) -> CloneKind:
         """The strongest kind in the class."""

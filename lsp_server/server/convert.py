@@ -53,7 +53,6 @@ def symbol_kind(kind: str) -> types.SymbolKind:
 
 def clone_class_json(folder: Folder, cls: CloneClass) -> dict[str, Any]:
     """A clone class as codekin.findDuplicates answers: members with their kinds, pairs by member index."""
-    index_of = {hit.unit_id: n for n, hit in enumerate(cls.members)}
     kinds = cls.member_kinds
     return {
         "score": cls.score,
@@ -63,8 +62,5 @@ def clone_class_json(folder: Folder, cls: CloneClass) -> dict[str, Any]:
             hit_json(folder, hit, exact=kinds.get(hit.unit_id) == "exact", clone=kinds.get(hit.unit_id))
             for hit in cls.members
         ],
-        "pairs": [
-            {"a": index_of[p.a.unit_id], "b": index_of[p.b.unit_id], "kind": p.kind, "score": p.score}
-            for p in cls.pairs
-        ],
+        "pairs": [{"a": a, "b": b, "kind": p.kind, "score": p.score} for a, b, p in cls.indexed_pairs()],
     }

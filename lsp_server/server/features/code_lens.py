@@ -20,9 +20,9 @@ from lsp_server.retrieval.clone_model import ClonePair
 from lsp_server.server.command_ids import SHOW_SIMILAR
 from lsp_server.server.convert import location
 from lsp_server.server.core import CodekinServer
+from lsp_server.server.file_clones import clones_in_file, describe
 from lsp_server.server.folders import Folder
 from lsp_server.server.guard import guarded
-from lsp_server.server.similar import clones_in_file, describe
 
 log = logging.getLogger(__name__)
 

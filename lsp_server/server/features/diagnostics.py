@@ -17,9 +17,9 @@ from lsp_server.retrieval.diverged import Baseline, Divergence, baseline_of, div
 from lsp_server.server.command_ids import COMPARE_SIMILAR
 from lsp_server.server.convert import location, range_json
 from lsp_server.server.core import CodekinServer
+from lsp_server.server.file_clones import clones_in_file
 from lsp_server.server.folders import Folder, folder_for
 from lsp_server.server.positions import whole_lines
-from lsp_server.server.similar import clones_in_file
 
 log = logging.getLogger(__name__)
 
