@@ -32,7 +32,6 @@ DEFAULT_TOP = 10
 SPACES_NEEDED: dict[str, tuple[str, ...]] = {
     "search": ("code",),
     "similar": ("code",),
-    "duplicates": ("code",),
     "docs": ("code", "docs"),
     "complete": ("code", "completions"),
 }
