@@ -21,6 +21,10 @@ from lsp_server.config import Settings
 
 ENGINE_KEYS = frozenset(f.name for f in dataclass_fields(Settings))
 
+CLIENT_KEYS = frozenset({"server", "trace"})
+"""Keys of the ``codekin`` section that belong to the editor clients (``server.command``,
+``trace.server``): VS Code sends the whole section, so the server takes them silently."""
+
 RELOAD_KEYS = frozenset({"model", "device", "batch_tokens"})
 """Engine settings whose change means another embedder (and so a re-index under its model id)."""
 
@@ -135,7 +139,7 @@ def parse_options(raw: Any, source: str) -> tuple[ServerOptions, list[str]]:
             values["features"] = _features(value, source, problems)
         elif key in SERVER_FIELDS:
             values.update(_server_value(key, str(raw_key), value, source, problems))
-        else:
+        elif key.split(".")[0] not in CLIENT_KEYS:
             problems.append(f"{source}: unknown setting {raw_key!r} ignored")
     return ServerOptions(engine=engine, **values), problems
 

@@ -67,3 +67,13 @@ def test_snake_case() -> None:
         "max_file_bytes",
         "dim",
     ]
+
+
+def test_the_clients_own_keys_are_taken_silently() -> None:
+    """VS Code sends the whole ``codekin`` section, its client-only keys with it."""
+    options, problems = parse_options(
+        {"server": {"command": ["codekin", "serve"]}, "trace": {"server": "verbose"}, "maxResults": 3}, "src"
+    )
+    assert problems == [] and options.max_results == 3
+    _, problems = parse_options({"serverCommand": "x"}, "src")
+    assert problems == ["src: unknown setting 'serverCommand' ignored"]
