@@ -243,6 +243,19 @@ def test_similar_fills_the_quickfix_list_copies_first(indexed: Editor) -> None:
     assert indexed.nvim.call("getqflist", {"winid": 1})["winid"] != 0, "the quickfix window is not open"
 
 
+def spy_on_refresh(editor: Editor) -> None:
+    """Record in _G.codekin_test_refreshes the autocommand match of each vim.lsp.codelens.refresh."""
+    editor.lua(
+        "_G.codekin_test_refreshes = {}\n"
+        "_G.codekin_test_refresh = _G.codekin_test_refresh or vim.lsp.codelens.refresh\n"
+        "vim.lsp.codelens.refresh = function(opts)\n"
+        "  local ok, match = pcall(vim.fn.expand, '<amatch>')\n"
+        "  table.insert(_G.codekin_test_refreshes, ok and match or '?')\n"
+        "  return _G.codekin_test_refresh(opts)\n"
+        "end"
+    )
+
+
 @pytest.mark.timeout(120)
 def test_code_lens_appears_and_its_command_fills_quickfix(indexed: Editor) -> None:
     indexed.open("geometry/survey.py", "def parcel_area")
@@ -267,12 +280,13 @@ def test_code_lens_appears_and_its_command_fills_quickfix(indexed: Editor) -> No
         (["geometry", "shapes.py"], 8)
     ]
     assert qf["items"][0]["text"].startswith("def polygon_area(")
-    # Cleared lenses come back on BufEnter (0.11 has no workspace/codeLens/refresh).
+    # BufEnter asks for the lenses again (0.11 has no workspace/codeLens/refresh).
     indexed.nvim.command("wincmd p")  # copen took the focus
     assert indexed.nvim.current.buffer.name.endswith("survey.py")
+    spy_on_refresh(indexed)
     indexed.lua("vim.lsp.codelens.clear(nil, 0)")
-    assert not indexed.lua(get_lenses)
     indexed.nvim.command("doautocmd BufEnter")
+    assert indexed.lua("return _G.codekin_test_refreshes") == [str(indexed.workspace / "geometry/survey.py")]
     assert wait_for(lambda: indexed.lua(get_lenses), 30, "lenses again after BufEnter")
 
 
@@ -328,6 +342,85 @@ def test_compare_opens_a_diff_with_the_renames(indexed: Editor) -> None:
     assert summary[0].startswith("codekin compare: parcel_area ↔ polygon_area  similarity "), summary
     assert "corners → points" in summary[1], summary
     indexed.nvim.command("tabclose")
+
+
+@pytest.mark.timeout(120)
+def test_compare_unified_shows_the_servers_diff(indexed: Editor) -> None:
+    def unified(file: str, needle: str) -> list[str]:
+        indexed.open(file, needle)
+        indexed.lua("require('codekin.compare').compare({ view = 'unified' })")
+        wait_for(lambda: indexed.nvim.call("winnr", "$") == 2, 60, "the unified diff window")
+        assert indexed.nvim.current.buffer.options["filetype"] == "diff"
+        lines: list[str] = indexed.nvim.current.buffer[:]
+        indexed.nvim.command("close")
+        return lines
+
+    # The renamed copy: the server applies the renames, so nothing is left to show but them.
+    lines = unified("geometry/survey.py", "def parcel_area")
+    assert "corners → points" in lines[1], lines
+    assert lines[-1] == "(no difference beyond the renames and values)", lines
+    # Two different functions: a real unified diff.
+    lines = unified("geometry/shapes.py", "def polygon_perimeter")
+    assert lines[0].startswith("codekin compare: polygon_perimeter ↔ "), lines
+    assert any(line.startswith("--- geometry/shapes.py:") for line in lines), lines
+    assert any(line.startswith("@@ -") for line in lines), lines
+
+
+@pytest.mark.timeout(120)
+def test_docs_lists_the_documentation(indexed: Editor) -> None:
+    indexed.open("geometry/shapes.py", "def polygon_area")
+    qf = indexed.run_to_quickfix("Codekin docs")
+    assert qf["title"] == "codekin: docs for polygon_area"
+    assert any(item["file"].endswith("docs/geometry.md") for item in qf["items"]), qf["items"]
+    floats = indexed.lua(
+        "local out = {}\n"
+        "for _, win in ipairs(vim.api.nvim_list_wins()) do\n"
+        "  if vim.api.nvim_win_get_config(win).relative ~= '' then\n"
+        "    out[#out + 1] = vim.api.nvim_buf_get_lines(vim.api.nvim_win_get_buf(win), 0, -1, false)\n"
+        "  end\nend\nreturn out"
+    )
+    assert any("shoelace" in "\n".join(lines) for lines in floats), floats
+    assert indexed.nvim.call("getqflist", {"winid": 1})["winid"] == 0, "the float's list stays closed"
+
+
+@pytest.mark.timeout(120)
+def test_select_picker_offers_the_results_in_order(indexed: Editor) -> None:
+    indexed.open("geometry/survey.py", "def parcel_area")
+    offered = indexed.lua(
+        "local seen = {}\n"
+        "local select = vim.ui.select\n"
+        "vim.ui.select = function(items, opts, on_choice)\n"
+        "  for _, item in ipairs(items) do seen[#seen + 1] = opts.format_item(item) end\n"
+        "  vim.ui.select = select\n"
+        "  on_choice(items[1])\n"
+        "end\n"
+        "_G.codekin_test_seen = seen\n"
+        "require('codekin.commands').similar({ picker = 'select' })"
+    )
+    assert offered is None
+    seen = wait_for(lambda: indexed.lua("return _G.codekin_test_seen"), 60, "vim.ui.select")
+    assert seen[0].startswith("geometry/shapes.py:8: function polygon_area [renamed copy"), seen
+    assert indexed.nvim.current.buffer.name.endswith("geometry/shapes.py")  # the choice was opened
+    assert indexed.nvim.current.window.cursor[0] == 8
+
+
+@pytest.mark.timeout(120)
+def test_status_and_reindex_report_and_lenses_follow_the_progress(indexed: Editor) -> None:
+    indexed.open("geometry/survey.py", "def parcel_area")
+    indexed.nvim.command("messages clear")
+    indexed.nvim.command("Codekin status")
+    wait_for(lambda: "model: minilm" in indexed.messages(), 30, "the status message")
+    assert re.search(r"files: 5, units: \d+, pending: 0", indexed.messages()), indexed.messages()
+    # The end of the re-index's progress (LspProgress "end"; <amatch> is then "{cwd}/end") asks for
+    # the lenses again.
+    spy_on_refresh(indexed)
+    indexed.nvim.command("Codekin reindex")
+    wait_for(lambda: "re-indexing 1 folder(s)" in indexed.messages(), 30, "the reindex message")
+    wait_for(
+        lambda: any(m.split("/")[-1] == "end" for m in indexed.lua("return _G.codekin_test_refreshes")),
+        60,
+        "a refresh on LspProgress end",
+    )
 
 
 @pytest.mark.timeout(120)

@@ -104,7 +104,8 @@ local function doc_lines(results)
   return lines
 end
 
---- Documentation for the symbol under the cursor: a floating preview and the picker.
+--- Documentation for the symbol under the cursor: its text in a floating window, the units in the
+--- quickfix list (not opened); `opts.preview = false`: the units in the picker only.
 function M.docs(opts)
   opts = opts or {}
   local client = client_mod.require_attached()
@@ -112,13 +113,16 @@ function M.docs(opts)
     return
   end
   local argument = client_mod.position_argument(client)
+  local title = "codekin: docs for " .. vim.fn.expand("<cword>")
   client_mod.execute(client, "codekin.lookupDocs", argument, function(results)
     results = results or {}
     local items = items_of(results, client.offset_encoding, plain)
-    pickers.show("codekin: docs for " .. vim.fn.expand("<cword>"), items, opts.picker)
-    if #results > 0 and opts.preview ~= false then
-      vim.lsp.util.open_floating_preview(doc_lines(results), "markdown", { border = "rounded" })
+    if #results == 0 or opts.preview == false then
+      return pickers.show(title, items, opts.picker)
     end
+    pickers.show(title, items, "quickfix", { open = false })
+    local float = { border = "rounded", focus_id = "codekin.docs" }
+    vim.lsp.util.open_floating_preview(doc_lines(results), "markdown", float)
   end)
 end
 

@@ -80,7 +80,11 @@ end
 local function open_unified(answer)
   local lines = M.summary(answer)
   lines[#lines + 1] = ""
-  vim.list_extend(lines, vim.split(answer.diff or "", "\n", { plain = true, trimempty = true }))
+  local diff = vim.split(answer.diff or "", "\n", { plain = true, trimempty = true })
+  if #diff == 0 then
+    diff = { "(no difference beyond the renames and values)" }
+  end
+  vim.list_extend(lines, diff)
   vim.cmd("botright new")
   local bufnr = scratch("diff", lines, "diff")
   vim.api.nvim_win_set_buf(0, bufnr)

@@ -59,9 +59,9 @@ local function display(item)
 end
 M.display = display
 
-local function quickfix(title, items)
+local function quickfix(title, items, opts)
   vim.fn.setqflist({}, " ", { title = title, items = items })
-  if config.options.open_quickfix then
+  if config.options.open_quickfix and opts.open ~= false then
     vim.cmd("botright copen")
   end
 end
@@ -127,7 +127,9 @@ function M.available(name)
 end
 
 --- Shows `items` (quickfix items, in the server's order) with the configured picker.
-function M.show(title, items, picker)
+--- `opts.open = false`: fill the quickfix list without opening its window.
+function M.show(title, items, picker, opts)
+  opts = opts or {}
   picker = picker or config.options.picker
   if not M.available(picker) then
     picker = "quickfix"
@@ -139,7 +141,7 @@ function M.show(title, items, picker)
     vim.notify("codekin: " .. title .. ": nothing found", vim.log.levels.INFO)
     return
   end
-  M.backends[picker](title, items)
+  M.backends[picker](title, items, opts)
 end
 
 return M
