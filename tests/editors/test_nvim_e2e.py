@@ -590,3 +590,55 @@ def test_screenshot_shows_the_lens_and_the_quickfix_list(indexed: Editor, tmp_pa
             shutil.copyfile(target, ROOT / "docs" / "images" / "nvim-similar.png")
     finally:
         screen.close()
+
+
+PICKER_PLUGINS = [Path(p) for p in os.environ.get("CODEKIN_NVIM_PLUGINS", "").split(os.pathsep) if p]
+PICKERS = {
+    "telescope": ("TelescopeResults", ["telescope.nvim", "plenary.nvim"]),
+    "fzf-lua": ("fzf", ["fzf-lua"]),
+}
+
+
+def picker_plugins(picker: str) -> list[Path] | None:
+    """The checkouts a picker needs, from CODEKIN_NVIM_PLUGINS; None when one is missing."""
+    found = [
+        next((p for p in PICKER_PLUGINS if p.name.endswith(name) and p.is_dir()), None)
+        for name in PICKERS[picker][1]
+    ]
+    if None in found or (picker == "fzf-lua" and shutil.which("fzf") is None):
+        return None
+    return [p for p in found if p is not None]
+
+
+def optional_picker(picker: str) -> Any:
+    reason = (
+        f"{picker} not available: set CODEKIN_NVIM_PLUGINS to checkouts of {', '.join(PICKERS[picker][1])}"
+    )
+    return pytest.param(picker, marks=pytest.mark.skipif(picker_plugins(picker) is None, reason=reason))
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("picker", [optional_picker(name) for name in sorted(PICKERS)])
+def test_optional_pickers(indexed: Editor, picker: str) -> None:
+    """Telescope and fzf-lua are optional and not on any registry: this runs when CODEKIN_NVIM_PLUGINS
+    names their checkouts (folders ending in telescope.nvim, plenary.nvim, fzf-lua; fzf on PATH)."""
+    for folder in picker_plugins(picker) or []:
+        indexed.nvim.command("set runtimepath+=" + indexed.nvim.call("fnameescape", str(folder)))
+    assert indexed.lua("return require('codekin.pickers').available(...)", picker)
+    indexed.open("geometry/survey.py", "def parcel_area")
+    indexed.lua("require('codekin.commands').similar({ picker = ... })", picker)
+    find_rows = (
+        "for _, w in ipairs(vim.api.nvim_list_wins()) do\n"
+        "  local b = vim.api.nvim_win_get_buf(w)\n"
+        "  if vim.bo[b].filetype == ... then\n"
+        "    local lines = vim.api.nvim_buf_get_lines(b, 0, -1, false)\n"
+        "    for _, line in ipairs(lines) do if line:find('polygon_area') then return lines end end\n"
+        "  end\nend\nreturn vim.NIL"
+    )
+    rows = wait_for(lambda: indexed.lua(find_rows, PICKERS[picker][0]), 30, f"the {picker} results")
+    chosen = next(row for row in rows if row.startswith(">"))  # the entry under the cursor: the first
+    assert "geometry/shapes.py:8: function polygon_area [renamed copy" in chosen, rows
+    indexed.nvim.input("<CR>")
+    wait_for(lambda: indexed.nvim.current.buffer.name.endswith("geometry/shapes.py"), 10, "the jump")
+    assert indexed.nvim.current.window.cursor[0] == 8
+    indexed.nvim.command("stopinsert")
