@@ -432,6 +432,7 @@ def test_checkhealth_reports_ok(indexed: Editor) -> None:
     assert "codekin: server" in text, text
     assert "ERROR" not in text, text
     assert re.search(r"OK.*server version: codekin \d+\.\d+", text), text
+    assert re.search(r"OK.*client \d+ running: codekin \d+\.\d+", text), text
     assert re.search(r"OK.*model: minilm", text), text
     assert re.search(r"OK.*index ready: 5 files", text), text
 

@@ -24,7 +24,11 @@ local function check_setup()
 end
 
 local function server_version(cmd)
-  local ok, job = pcall(vim.system, { cmd[1], "--version" }, { text = true })
+  local ask = { cmd[1], "--version" }
+  if cmd[2] == "-m" then -- `python -m lsp_server`: the module has no --version
+    ask = { cmd[1], "-c", "import lsp_server; print('codekin', lsp_server.__version__)" }
+  end
+  local ok, job = pcall(vim.system, ask, { text = true })
   if not ok then
     return nil
   end
@@ -101,8 +105,9 @@ local function check_client()
     return
   end
   for _, client in ipairs(clients) do
-    health.ok(string.format("client %d running (root %s, position encoding %s)", client.id,
-      client.root_dir or "-", client.offset_encoding))
+    local info = client.server_info or {}
+    health.ok(string.format("client %d running: %s %s (root %s, position encoding %s)", client.id,
+      info.name or "?", info.version or "?", client.root_dir or "-", client.offset_encoding))
     local status, err = client_mod.execute_sync(client, "codekin.status", nil, 10000)
     if status then
       report_status(status)
