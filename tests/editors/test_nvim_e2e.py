@@ -228,6 +228,34 @@ def test_setup_attaches_the_client(indexed: Editor) -> None:
     assert indexed.nvim.call("maparg", "<Plug>(codekin-similar)", "n") != ""
 
 
+@pytest.mark.timeout(60)
+def test_default_command_is_found_on_path_or_in_a_project_venv(editor: Editor, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    exe = project / ".venv" / "bin" / "codekin"
+    exe.parent.mkdir(parents=True)
+    exe.write_text("#!/bin/sh\n", encoding="utf-8")
+    exe.chmod(0o755)
+    (project / ".git").mkdir()
+    resolve = (
+        "local config = require('codekin.config')\n"
+        "local path, cwd = vim.env.PATH, vim.fn.getcwd()\n"
+        "vim.env.PATH = ...\n"
+        "vim.cmd.cd(vim.fn.fnameescape(select(2, ...)))\n"
+        "local ok, cmd = pcall(config.default_cmd)\n"
+        "vim.env.PATH = path\n"
+        "vim.cmd.cd(vim.fn.fnameescape(cwd))\n"
+        "assert(ok, cmd)\n"
+        "return { cmd = cmd or vim.NIL, plugin = config.plugin_root() }"
+    )
+    on_path = editor.lua(resolve, f"{BIN}{os.pathsep}/usr/bin:/bin", str(project))
+    assert on_path["cmd"] == ["codekin", "serve", "--stdio"]
+    assert Path(on_path["plugin"]) == editor.plugin
+    in_venv = editor.lua(resolve, "/usr/bin:/bin", str(project))
+    assert in_venv["cmd"] == [str(exe), "serve", "--stdio"]
+    nowhere = editor.lua(resolve, "/usr/bin:/bin", str(tmp_path))
+    assert nowhere["cmd"] is None
+
+
 @pytest.mark.timeout(120)
 def test_similar_fills_the_quickfix_list_copies_first(indexed: Editor) -> None:
     indexed.open("geometry/survey.py", "def parcel_area")
