@@ -94,7 +94,22 @@ class Editor:
         self.nvim.command("only | edit " + str(self.workspace / relative))
         line = next(i for i, text in enumerate(self.nvim.current.buffer[:], 1) if needle in text)
         self.nvim.current.window.cursor = (line, 4)
-        wait_for(lambda: self.client(), 60, f"the codekin client on {relative}")
+        try:
+            wait_for(lambda: self.client(), 90, f"the codekin client on {relative}")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{self.diagnosis()}") from None
+
+    def diagnosis(self) -> str:
+        """What Neovim knows about its LSP clients, its messages and the end of its LSP log."""
+        clients = self.lua(
+            "local out = {}\n"
+            "for _, c in ipairs(vim.lsp.get_clients()) do\n"
+            "  out[#out + 1] = { c.id, c.name, c.initialized or false, vim.tbl_keys(c.attached_buffers) }\n"
+            "end\nreturn { clients = out, buf = vim.api.nvim_get_current_buf(), ft = vim.bo.filetype }"
+        )
+        log = Path(self.lua("return vim.lsp.get_log_path()"))
+        tail = log.read_text(errors="replace")[-3000:] if log.exists() else "(no LSP log)"
+        return f"clients: {clients}\nmessages: {self.messages()}\nLSP log: {tail}"
 
     def client(self) -> Any:
         return self.lua(
