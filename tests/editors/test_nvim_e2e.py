@@ -483,6 +483,7 @@ def test_checkhealth_reports_ok(indexed: Editor) -> None:
 @pytest.mark.timeout(120)
 def test_help_resolves(editor: Editor) -> None:
     doc = editor.plugin / "doc"
+    editor.nvim.command("let v:errmsg = ''")
     editor.nvim.command("helptags " + editor.nvim.call("fnameescape", str(doc)))
     assert editor.nvim.eval("v:errmsg") == ""
     assert (doc / "tags").exists()
