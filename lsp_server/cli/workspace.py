@@ -11,6 +11,7 @@ from lsp_server.embedding import load_embedder
 from lsp_server.embedding.base import Embedder
 from lsp_server.embedding.lazy import LazyEmbedder
 from lsp_server.embedding.loading import quiet_transformers
+from lsp_server.workspace.names import name_problem, shown
 
 ROOT_MARKERS = (".git", ".hg", ".codekin.toml")
 
@@ -77,6 +78,9 @@ def find_root(file: Path) -> Path:
 
 def relative_to_root(file: Path, root: Path) -> str:
     try:
-        return file.relative_to(root).as_posix()
+        rel = file.relative_to(root).as_posix()
     except ValueError:
         raise UsageError(f"{file} is not inside the workspace {root}") from None
+    if (problem := name_problem(rel)) is not None:
+        raise UsageError(f"{shown(rel)} is not indexed: {problem}")
+    return rel

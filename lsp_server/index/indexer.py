@@ -31,6 +31,7 @@ from lsp_server.index.summary import IndexStatus, IndexSummary, default_index_di
 from lsp_server.memory import release_freed_memory
 from lsp_server.units.languages import language_for_path
 from lsp_server.workspace.discovery import content_problem
+from lsp_server.workspace.names import name_problem
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +147,7 @@ class WorkspaceIndex:
         run left pending waits for the next full ``update``.
         """
         run = _Run(progress or (lambda phase, done, total: None), cancel)
+        paths = [path for path in paths if name_problem(path) is None]  # never stored: see names.py
         with self._update_lock:
             known = self.store.files_named(paths)
             open_buffers = self._open_buffers()

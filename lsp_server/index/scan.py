@@ -14,6 +14,7 @@ from lsp_server.config import Settings
 from lsp_server.index.store import StoredFile
 from lsp_server.units.languages import language_for_path
 from lsp_server.workspace.discovery import FileStat, Skipped, discover
+from lsp_server.workspace.names import shown
 
 log = logging.getLogger(__name__)
 
@@ -42,4 +43,4 @@ def stale_files(
 
 
 def _log_skip(skipped: Skipped) -> None:
-    log.info("skipped %s: %s", skipped.path, skipped.reason)
+    log.info("skipped %s: %s", shown(skipped.path), skipped.reason)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,5 +36,5 @@ def default_index_dir(root: Path) -> Path:
     """The user cache folder for a workspace: readable name plus a hash of its absolute path."""
     root = root.resolve()
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", root.name)[:40] or "root"
-    digest = hashlib.sha1(str(root).encode()).hexdigest()[:12]
+    digest = hashlib.sha1(os.fsencode(root)).hexdigest()[:12]  # any name the filesystem allows
     return Path(platformdirs.user_cache_dir("codekin")) / "workspaces" / f"{slug}-{digest}"

@@ -16,6 +16,7 @@ from pathlib import Path
 import pathspec
 
 from lsp_server.config import DEFAULT_EXCLUDES, Settings
+from lsp_server.workspace.names import name_problem, shown
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ def discover(
 
 def _log_skip(skipped: Skipped) -> None:
     """Without an ``on_skip``, a skip is worth a log line: nobody asked to hear about it."""
-    log.info("skipped %s: %s", skipped.path, skipped.reason)
+    log.info("skipped %s: %s", shown(skipped.path), skipped.reason)
 
 
 def _top_ignores(root: Path, settings: Settings) -> _Ignores:
@@ -140,7 +141,10 @@ class _Walker:
                 if ignores.ignored(rel, is_dir):
                     continue
                 if is_dir:
-                    subfolders.append((Path(entry.path), rel, ignores))
+                    if (problem := name_problem(rel)) is not None:
+                        self.report(Skipped(rel + "/", f"folder not scanned: {problem}"))
+                    else:
+                        subfolders.append((Path(entry.path), rel, ignores))
                     continue
                 found = self._wanted_file(rel, st)
                 if found is not None:
@@ -191,6 +195,9 @@ class _Walker:
         if not stat.S_ISREG(st.st_mode) or not self.wanted(rel):
             return None
         if self.include is not None and not self.include.match_file(rel):
+            return None
+        if (problem := name_problem(rel)) is not None:
+            self.report(Skipped(rel, problem))
             return None
         if st.st_size > self.settings.max_file_bytes:
             limit = self.settings.max_file_bytes

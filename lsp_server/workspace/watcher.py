@@ -14,6 +14,9 @@ What a batch contains (workspace-relative POSIX paths, relative to ``root.resolv
   by one, so the consumer should rescan (or forget) everything below that prefix.
 * ``RESCAN_ALL`` (``"./"``): the kernel dropped events (inotify queue overflow); rescan the whole workspace.
 
+A path whose name is not valid UTF-8 is never reported (discovery skips such files; see ``names.py``):
+a log line says so instead.
+
 Other directory events (created, modified, attribute changes) are not reported: the files inside a new
 directory are reported individually, which is what an indexer needs.
 """
@@ -40,6 +43,8 @@ from watchdog.events import (
 )
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
+
+from lsp_server.workspace.names import name_problem, shown
 
 log = logging.getLogger(__name__)
 
@@ -267,8 +272,12 @@ class DebouncedWatcher:
                 continue
             if event.is_directory:
                 rel += "/"
-            if not self._is_ignored(rel):
-                out.append(rel)
+            if self._is_ignored(rel):
+                continue
+            if (problem := name_problem(rel)) is not None:  # never indexed: nothing to look at again
+                log.info("change to %s not taken: %s", shown(rel), problem)
+                continue
+            out.append(rel)
         return out
 
     def _relative(self, path: str) -> str | None:
