@@ -9,40 +9,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ipaddress
 import logging
-import socket
 import ssl
 import stat
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from lsp_server.addresses import bare_host, is_loopback
 from lsp_server.embedding import EmbeddingError, load_embedder
 from lsp_server.logs import setup_logging
-from lsp_server.worker.server import Worker
+from lsp_server.worker.server import DEFAULT_IDLE_TIMEOUT_S, DEFAULT_MAX_CONNECTIONS, Worker
 
 log = logging.getLogger("lsp_server.worker")
 
 
 class UsageError(Exception):
     """A mistake on the command line: printed as is, exit status 2."""
-
-
-def is_loopback(host: str) -> bool:
-    """True only when every address ``host`` names is a loopback address ('' and 0.0.0.0 are not)."""
-    if host.strip() in ("", "0.0.0.0", "::", "*"):
-        return False
-    try:
-        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
-        return False
-    try:
-        return bool(infos) and all(
-            ipaddress.ip_address(str(info[4][0]).split("%")[0]).is_loopback for info in infos
-        )
-    except ValueError:
-        return False
 
 
 def read_token(path: str) -> bytes:
@@ -81,7 +64,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--model", default="auto", help="profile, 'auto', a folder or a hub id (default auto)"
     )
     parser.add_argument("--device", help="cpu, cuda, cuda:N (default: a GPU if there is one)")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; [::1] for IPv6)"
+    )
     parser.add_argument("--port", type=int, default=7878, help="port to listen on (default 7878)")
     parser.add_argument(
         "--token-file",
@@ -95,6 +80,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--batch-tokens", type=int, default=16_384, help="approximate tokens per merged batch (default 16384)"
     )
+    parser.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=DEFAULT_IDLE_TIMEOUT_S,
+        help="seconds a new connection may stay silent (no auth, no request) before it is closed "
+        f"(default {DEFAULT_IDLE_TIMEOUT_S:g})",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=int,
+        default=DEFAULT_MAX_CONNECTIONS,
+        help="open connections at most; more are refused with a 'busy' error "
+        f"(default {DEFAULT_MAX_CONNECTIONS})",
+    )
     parser.add_argument("--log-file", help="also write the log to this file")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv: debug)")
 
@@ -107,6 +106,8 @@ def serve(args: argparse.Namespace) -> int:
             raise UsageError(f"--port must be between 0 and 65535, got {args.port}")
         if args.batch_window_ms < 0 or args.batch_tokens < 1:
             raise UsageError("--batch-window-ms must not be negative and --batch-tokens must be positive")
+        if not args.idle_timeout > 0 or args.max_connections < 1:
+            raise UsageError("--idle-timeout and --max-connections must be positive")
         token = read_token(args.token_file) if args.token_file else None
         if token is None and not is_loopback(args.host):
             raise UsageError(
@@ -125,12 +126,14 @@ def serve(args: argparse.Namespace) -> int:
     log.info("loaded %s on %s (%s)", embedder.model_id, embedder.device, embedder.selection_reason)
     worker = Worker(
         embedder,
-        host=args.host,
+        host=bare_host(args.host),
         port=args.port,
         token=token,
         ssl_context=context,
         window_s=args.batch_window_ms / 1000,
         budget_tokens=args.batch_tokens,
+        idle_timeout_s=args.idle_timeout,
+        max_connections=args.max_connections,
     )
     try:
         asyncio.run(worker.run())

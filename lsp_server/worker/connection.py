@@ -36,8 +36,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("lsp_server.worker")
 
-AUTH_TIMEOUT_S = 10.0
-"""An unauthenticated connection must prove the token this soon, or it is closed."""
 SHUTDOWN_GRACE_S = 10.0
 """How long SIGTERM waits for requests already read to be answered."""
 LINGER_S = 1.0
@@ -128,13 +126,16 @@ class Connection:
         """Read until the peer closes (the reason is returned) or breaks the protocol (raised)."""
         try:
             await self._greet()
+            # The first frame must come within the idle timeout; with a token that was the auth frame.
+            timeout = None if self.worker.token is not None else self.worker.idle_timeout_s
             while True:
                 await self.inflight.acquire()
                 try:
-                    message = await self._read_frame()
+                    message = await self._read_frame(timeout)
                 except BaseException:
                     self.inflight.release()
                     raise
+                timeout = None
                 self._dispatch(message)
         except _Closed:
             return "closed by the client"
@@ -170,16 +171,28 @@ class Connection:
         }
 
     async def _authenticate(self, token: bytes, nonce: bytes) -> None:
+        timeout = self.worker.idle_timeout_s
         try:
-            message = await asyncio.wait_for(self._read_frame(), AUTH_TIMEOUT_S)
-        except TimeoutError:
-            raise ProtocolError("unauthorized", f"no auth frame within {AUTH_TIMEOUT_S:.0f} s") from None
+            message = await self._read_frame(timeout)
+        except ProtocolError as error:
+            if error.code != "idle_timeout":
+                raise
+            raise ProtocolError("unauthorized", f"no auth frame within {timeout:g} s") from None
         if message["t"] != "auth":
             raise ProtocolError("unauthorized", f"a {brief(message['t'])} frame before auth")
         if not check_mac(token, nonce, message.get("mac")):
             raise ProtocolError("unauthorized", "wrong mac")
 
-    async def _read_frame(self) -> dict[str, Any]:
+    async def _read_frame(self, timeout: float | None = None) -> dict[str, Any]:
+        """One frame, decoded with limits, read within ``timeout`` (an ``idle_timeout`` error) if given."""
+        if timeout is None:
+            return await self._next_frame()
+        try:
+            return await asyncio.wait_for(self._next_frame(), timeout)
+        except TimeoutError:
+            raise ProtocolError("idle_timeout", f"nothing received within {timeout:g} s") from None
+
+    async def _next_frame(self) -> dict[str, Any]:
         """One frame, decoded with limits; _Closed when the peer closed between frames."""
         try:
             header = await self.reader.readexactly(HEADER.size)

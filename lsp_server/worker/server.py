@@ -17,11 +17,16 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from lsp_server.embedding import Embedder
-from lsp_server.embedding.remote.wire import Limits
+from lsp_server.embedding.remote.wire import Limits, encode_frame
 from lsp_server.worker.batcher import Batcher
-from lsp_server.worker.connection import AUTH_TIMEOUT_S, LINGER_S, SHUTDOWN_GRACE_S, Connection
+from lsp_server.worker.connection import LINGER_S, SHUTDOWN_GRACE_S, Connection
 
 log = logging.getLogger("lsp_server.worker")
+
+DEFAULT_IDLE_TIMEOUT_S = 10.0
+"""A new connection that sends nothing (no auth, no request) this long is closed (``--idle-timeout``)."""
+DEFAULT_MAX_CONNECTIONS = 64
+"""Open connections at most (``--max-connections``); more are answered ``busy`` and closed."""
 
 
 class Worker:
@@ -38,6 +43,8 @@ class Worker:
         limits: Limits | None = None,
         window_s: float = 0.005,
         budget_tokens: int = 16_384,
+        idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
     ) -> None:
         self.embedder = embedder
         self.host = host
@@ -47,6 +54,10 @@ class Worker:
         self.limits = limits or Limits()
         self.window_s = window_s
         self.budget_tokens = budget_tokens
+        self.idle_timeout_s = idle_timeout_s
+        self.max_connections = max_connections
+        self.refused = 0
+        """Connections refused since the limit was last reached (0: not at the limit)."""
         self.connections: dict[Connection, asyncio.Task[Any]] = {}
         self._numbers = itertools.count(1)
         self.batcher: Batcher
@@ -65,7 +76,7 @@ class Worker:
             self.host,
             self.port,
             ssl=self.ssl_context,
-            ssl_handshake_timeout=AUTH_TIMEOUT_S if self.ssl_context else None,
+            ssl_handshake_timeout=self.idle_timeout_s if self.ssl_context else None,
             limit=1 << 16,
         )
         self._log_serving(server)
@@ -84,6 +95,11 @@ class Worker:
             addresses,
             " with TLS" if self.ssl_context else "",
             "token required" if self.token is not None else "no token (loopback only)",
+        )
+        log.info(
+            "at most %d connections; a silent new connection is closed after %g s",
+            self.max_connections,
+            self.idle_timeout_s,
         )
 
     async def _shut_down(
@@ -107,6 +123,12 @@ class Worker:
         log.info("worker stopped")
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if len(self.connections) >= self.max_connections:
+            await self._refuse(writer)
+            return
+        if self.refused:
+            log.info("accepting connections again (%d refused while at the limit)", self.refused)
+            self.refused = 0
         connection = Connection(next(self._numbers), reader, writer, self)
         task = asyncio.current_task()
         assert task is not None
@@ -118,6 +140,27 @@ class Worker:
             writer.transport.abort()
         finally:
             self.connections.pop(connection, None)
+
+    async def _refuse(self, writer: asyncio.StreamWriter) -> None:
+        """At the limit: tell the peer (a ``busy`` error instead of the hello) and close at once."""
+        peer = _format_address(writer.get_extra_info("peername"))
+        if not self.refused:
+            log.warning(
+                "%d connections open, the limit (--max-connections): refusing new ones (first: %s)",
+                len(self.connections),
+                peer,
+            )
+        else:
+            log.debug("refused the connection from %s (at the limit)", peer)
+        self.refused += 1
+        message = f"the worker has {len(self.connections)} connections open, its limit; try again later"
+        with contextlib.suppress(OSError, RuntimeError):
+            writer.write(encode_frame({"t": "error", "id": None, "code": "busy", "message": message}))
+        writer.close()
+        try:
+            await asyncio.wait_for(writer.wait_closed(), LINGER_S)
+        except (OSError, TimeoutError, ssl.SSLError):
+            writer.transport.abort()
 
 
 def _stop_on_signals() -> asyncio.Event:

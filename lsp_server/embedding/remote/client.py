@@ -10,6 +10,7 @@ import contextlib
 import logging
 import os
 import queue
+import select
 import socket
 import ssl
 import threading
@@ -125,6 +126,11 @@ class _Connection:
         self._ids = count(1)
         try:
             self.hello = self._read()
+            if self.hello.get("t") == "error":  # "busy": the worker is at its connection limit
+                raise EmbeddingError(
+                    f"worker {_name(address)} refused the connection: "
+                    f"{self.hello.get('code')}: {self.hello.get('message')}"
+                )
             if self.hello.get("t") != "hello" or self.hello.get("v") != PROTOCOL_VERSION:
                 raise EmbeddingError(f"worker {_name(address)} speaks another protocol: {self.hello!r:.200}")
             limits = self.hello.get("limits") or {}
@@ -165,6 +171,11 @@ class _Connection:
             }
         )
         answer = self._read()
+        if answer.get("t") == "error" and answer.get("id") is None:  # about the connection: go elsewhere
+            raise ConnectionError(
+                f"worker {_name(self.address)} closed the connection: "
+                f"{answer.get('code')}: {answer.get('message')}"
+            )
         if answer.get("t") == "error":
             raise EmbeddingError(
                 f"worker {_name(self.address)}: {answer.get('code')}: {answer.get('message')}"
@@ -179,6 +190,17 @@ class _Connection:
     def close(self) -> None:
         with contextlib.suppress(OSError):
             self.sock.close()
+
+    def idle_and_open(self) -> bool:
+        """False once the worker has closed this idle connection or sent on it unasked (an idle timeout):
+        between requests nothing may arrive."""
+        try:
+            if isinstance(self.sock, ssl.SSLSocket) and self.sock.pending():
+                return False
+            readable, _, _ = select.select([self.sock], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        return not readable
 
     def _write(self, message: dict[str, Any]) -> None:
         self.sock.sendall(encode_frame(message))
@@ -317,7 +339,7 @@ class RemoteEmbedder:
         tried = []
         for worker in [w for w in order if w.usable()] or [w for w in order if w.refused is None]:
             try:
-                connection = worker.idle.get_nowait() if not worker.idle.empty() else self._connect(worker)
+                connection = _pooled(worker) or self._connect(worker)
             except (OSError, EmbeddingError, ProtocolError) as exc:
                 worker.failed_at = time.monotonic()
                 tried.append(f"{_name(worker.address)}: {exc}")
@@ -352,6 +374,17 @@ class RemoteEmbedder:
                     )
                 self._local = local
         return self._local.embed(texts, task=task, side=side, dim=dim)
+
+
+def _pooled(worker: _Worker) -> _Connection | None:
+    """An idle connection to ``worker`` that is still open; those the worker closed meanwhile are dropped."""
+    while not worker.idle.empty():
+        connection = worker.idle.get_nowait()
+        if connection.idle_and_open():
+            return connection
+        log.debug("worker %s closed an idle connection; dropping it", _name(worker.address))
+        connection.close()
+    return None
 
 
 def _name(address: tuple[str, int]) -> str:
