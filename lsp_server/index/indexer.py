@@ -22,6 +22,7 @@ from lsp_server.config import Settings
 from lsp_server.embedding.base import Embedder, Task
 from lsp_server.index.ann import AnnIndex
 from lsp_server.index.fingerprints import FingerprintTable, backfill, fingerprints_for_file
+from lsp_server.index.lock import embedding_lock
 from lsp_server.index.query_vectors import QueryVectors
 from lsp_server.index.records import PASSAGE_TASK, file_records
 from lsp_server.index.scan import indexable_files, stale_files
@@ -227,16 +228,18 @@ class WorkspaceIndex:
     ) -> tuple[int, int]:
         """Embed, per space, what the units ``stored`` lack (with ``all_pending``: everything pending).
 
-        Returns (embedded, reused: units of ``stored`` whose content had a vector already)."""
+        Returns (embedded, reused: units of ``stored`` whose content had a vector already). One process
+        at a time per index: a second one waits, then embeds only what the first left (``lock.py``)."""
         embedded = reused = 0
-        for space in spaces:
-            new_hashes = [digest for unit_space, digest in stored if unit_space == space]
-            reused += self.store.count_embedded(self.model_id, space, new_hashes)
-            if all_pending:
-                pending = self.store.pending_hashes(self.model_id, space)
-            else:
-                pending = self.store.missing_vectors(self.model_id, space, new_hashes)
-            embedded += self._embed(space, pending, run)
+        with embedding_lock(self.index_dir, str(self.root), run.check):
+            for space in spaces:
+                new_hashes = [digest for unit_space, digest in stored if unit_space == space]
+                reused += self.store.count_embedded(self.model_id, space, new_hashes)
+                if all_pending:
+                    pending = self.store.pending_hashes(self.model_id, space)
+                else:
+                    pending = self.store.missing_vectors(self.model_id, space, new_hashes)
+                embedded += self._embed(space, pending, run)
         return embedded, reused
 
     def _summary(self, embedded: int, reused: int, changed_files: int, run: _Run) -> IndexSummary:
