@@ -28,7 +28,13 @@ from lsp_server.index.records import PASSAGE_TASK, file_records
 from lsp_server.index.scan import indexable_files, stale_files
 from lsp_server.index.spaces import AnnSpaces
 from lsp_server.index.store import Store, StoredFile, content_hash
-from lsp_server.index.summary import IndexStatus, IndexSummary, default_index_dir
+from lsp_server.index.summary import (
+    IndexStatus,
+    IndexSummary,
+    default_index_dir,
+    mark_accounted,
+    unreported_vectors,
+)
 from lsp_server.memory import release_freed_memory
 from lsp_server.units.languages import language_for_path
 from lsp_server.workspace.discovery import content_problem
@@ -228,18 +234,26 @@ class WorkspaceIndex:
     ) -> tuple[int, int]:
         """Embed, per space, what the units ``stored`` lack (with ``all_pending``: everything pending).
 
-        Returns (embedded, reused: units of ``stored`` whose content had a vector already). One process
-        at a time per index: a second one waits, then embeds only what the first left (``lock.py``)."""
+        Returns (embedded, reused: units of ``stored`` whose content had a vector already and, with
+        ``all_pending``, contents that an unfinished run embedded). One process at a time per index:
+        a second one waits, then embeds only what the first left (``lock.py``)."""
         embedded = reused = 0
         with embedding_lock(self.index_dir, str(self.root), run.check):
+            unreported: list[tuple[str, int]] = []
             for space in spaces:
                 new_hashes = [digest for unit_space, digest in stored if unit_space == space]
                 reused += self.store.count_embedded(self.model_id, space, new_hashes)
-                if all_pending:
+                carried, left = unreported_vectors(self.store, self.model_id, space)
+                carried += len(left.difference(new_hashes))
+                if all_pending:  # this run reports what unfinished ones stored
+                    reused, carried = reused + carried, 0
                     pending = self.store.pending_hashes(self.model_id, space)
-                else:
+                else:  # the next full run does
                     pending = self.store.missing_vectors(self.model_id, space, new_hashes)
                 embedded += self._embed(space, pending, run)
+                unreported.append((space, carried))
+            for space, count in unreported:  # only once nothing can stop the run before its summary
+                mark_accounted(self.store, self.model_id, space, count)
         return embedded, reused
 
     def _summary(self, embedded: int, reused: int, changed_files: int, run: _Run) -> IndexSummary:
