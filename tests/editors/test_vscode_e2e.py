@@ -75,19 +75,20 @@ def npm(*args: str, timeout: float = 300) -> str:
     return done.stdout + done.stderr
 
 
-def stale(target: Path) -> bool:
-    """True when ``target`` is missing or older than a source of the extension."""
+def stale(target: Path, *sources: Path) -> bool:
+    """True when ``target`` is missing or older than one of ``sources``."""
     if not target.exists():
         return True
-    sources = [*EXTENSION.glob("src/*.ts"), EXTENSION / "package.json", EXTENSION / "package-lock.json"]
     return any(source.stat().st_mtime > target.stat().st_mtime for source in sources)
 
 
 def build() -> str:
-    if stale(EXTENSION / "node_modules" / ".package-lock.json"):
+    manifests = (EXTENSION / "package.json", EXTENSION / "package-lock.json")
+    if stale(EXTENSION / "node_modules" / ".package-lock.json", *manifests):
         npm("ci", "--no-audit", "--no-fund")
     checked = npm("run", "check")
-    if stale(VSIX):
+    sources = [*EXTENSION.glob("src/*.ts"), EXTENSION / "README.md", EXTENSION / "esbuild.mjs", *manifests]
+    if stale(VSIX, *sources):
         npm("run", "package")
     return checked
 
@@ -260,9 +261,26 @@ def test_the_duplicates_view_shows_the_cluster(run: dict[str, Any]) -> None:
     )
 
 
-def test_the_status_bar_shows_the_model(run: dict[str, Any]) -> None:
+def test_the_status_bar_shows_the_model_and_the_indexing(run: dict[str, Any]) -> None:
     assert extension(run, "statusBar")["model"] == "minilm"
     assert ui(run, "statusBar")["text"] == "codekin: minilm"
+    texts = extension(run, "statusTexts")
+    assert texts[0] == "$(loading~spin) codekin: starting"
+    assert any("minilm indexing" in text and text.endswith("% (partial)") for text in texts), texts
+    assert texts[-1] == "$(symbol-misc) codekin: minilm"
+
+
+def test_clone_hints_toggle_through_the_settings(run: dict[str, Any]) -> None:
+    on = extension(run, "hintsOn")
+    assert on["sent"]["features"] == {"diagnostics": True}
+    assert on["hints"] == ["5: renamed copy of polygon_area"]
+    assert extension(run, "hintsOff")["hints"] == []
+
+
+def test_reindex_from_the_palette_reindexes_the_workspace(run: dict[str, Any]) -> None:
+    reindexed = extension(run, "reindex")
+    assert [is_file(uri + "/x", "x") for uri in reindexed["answer"]["scheduled"]] == [True]
+    assert reindexed["status"]["files"] == 5 and not reindexed["status"]["indexing"]
 
 
 def test_the_screenshots_are_pngs(run: dict[str, Any]) -> None:

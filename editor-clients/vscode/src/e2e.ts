@@ -108,11 +108,7 @@ function apiSteps(parts: Parts): Record<string, Step> {
   const at = (uri: vscode.Uri, line: number, character: number) => ({ uri: uri.toString(), position: { line, character } });
   return {
     activation: async () => ({ active: parts.extension.isActive, server: client.command, state: client.state }),
-    indexed: () =>
-      poll("indexing to finish", 120, async () => {
-        const answer = await client.request<Status>(Commands.status, {});
-        return !answer.indexing && answer.folders.every((folder) => folder.lastUpdate) ? answer : undefined;
-      }),
+    indexed: () => indexed(client),
     serverInfo: async () => client.languageClient?.initializeResult?.serverInfo ?? null,
     commands: async () => (await vscode.commands.getCommands(true)).filter((id) => id.startsWith("codekin.")),
     sentSettings: async () => explicitSettings(contributedKeys(parts.extension)),
@@ -151,6 +147,46 @@ function apiSteps(parts: Parts): Record<string, Step> {
       await status.refresh();
       return { text: status.item.text, model: status.status?.model ?? null };
     },
+    ...settingSteps(parts, survey),
+  };
+}
+
+/** Index status once every folder is open and indexed, and no unit waits for its vector. */
+function indexed(client: CodekinClient): Promise<Status> {
+  return poll("indexing to finish", 120, async () => {
+    const answer = await client.request<Status>(Commands.status, {});
+    const folders = answer.folders.length > 0 && answer.folders.every((folder) => folder.lastUpdate);
+    const done = folders && !answer.indexing && answer.pending === 0;
+    return done ? answer : undefined;
+  });
+}
+
+function hintsOf(uri: vscode.Uri): string[] {
+  return vscode.languages
+    .getDiagnostics(uri)
+    .filter((diagnostic) => diagnostic.source === undefined || /codekin/i.test(diagnostic.source))
+    .map((diagnostic) => `${diagnostic.range.start.line}: ${diagnostic.message}`);
+}
+
+/** The commands that change settings or the index: hint diagnostics on and off, re-index. */
+function settingSteps(parts: Parts, survey: vscode.Uri): Record<string, Step> {
+  const { client } = parts;
+  return {
+    hintsOn: async () => {
+      await vscode.commands.executeCommand("codekin.toggleDiagnostics");
+      const hints = await poll("clone hints on survey.py", 30, async () => hintsOf(survey).length ? hintsOf(survey) : undefined);
+      return { hints, sent: explicitSettings(contributedKeys(parts.extension)) };
+    },
+    hintsOff: async () => {
+      await vscode.commands.executeCommand("codekin.toggleDiagnostics");
+      await poll("no clone hints", 30, async () => (hintsOf(survey).length ? undefined : true));
+      return { hints: hintsOf(survey) };
+    },
+    reindex: async () => {
+      const answer = await vscode.commands.executeCommand<{ scheduled: string[] }>("codekin.reindex");
+      await sleep(500);
+      return { answer, status: await indexed(client) };
+    },
   };
 }
 
@@ -187,10 +223,18 @@ export function startSelfCheck(parts: Parts): Recorder | undefined {
     return undefined;
   }
   const recorder = new Recorder(file);
+  const texts: string[] = [];
+  parts.status.onRender((text) => {
+    if (texts[texts.length - 1] !== text) {
+      texts.push(text);
+      recorder.record("statusTexts", texts);
+    }
+  });
   void vscode.commands.executeCommand("setContext", `${SECTION}.e2e`, true);
   void (async () => {
     await poll("the server to run", 90, async () => (parts.client.running ? true : undefined)).catch(() => undefined);
     await runSteps(recorder, apiSteps(parts));
+    await vscode.commands.executeCommand("notifications.clearAll"); // the toggles' toasts, out of the screenshots
     recorder.record("selfCheckDone", true);
   })();
   return recorder;

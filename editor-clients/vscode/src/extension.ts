@@ -1,5 +1,7 @@
 // codekin for VS Code: starts the codekin language server and adds Find Similar Code, the
 // Similar code and Duplicates views, Compare, Search Code, Docs for Symbol and a status item.
+import * as fs from "fs";
+import * as path from "path";
 import * as vscode from "vscode";
 import { CodekinClient } from "./client";
 import { CompareDocuments, Comparer, SCHEME } from "./compare";
@@ -25,8 +27,10 @@ function compareCommand(comparer: Comparer) {
   };
 }
 
+/** This extension's README (vsce stores it as readme.md), where "Install" says what to do. */
 function howToInstall(context: vscode.ExtensionContext): Thenable<unknown> {
-  return vscode.commands.executeCommand("markdown.showPreview", vscode.Uri.joinPath(context.extensionUri, "README.md"));
+  const name = ["README.md", "readme.md"].find((file) => fs.existsSync(path.join(context.extensionPath, file)));
+  return vscode.commands.executeCommand("markdown.showPreview", vscode.Uri.joinPath(context.extensionUri, name ?? "README.md"));
 }
 
 function registerCommands(context: vscode.ExtensionContext, parts: Parts, comparer: Comparer, recorder?: Recorder): void {

@@ -9,7 +9,11 @@ export class StatusBar implements vscode.Disposable {
   readonly item: vscode.StatusBarItem;
   status: Status | undefined;
   private progress: { title: string; percentage?: number; message?: string } | undefined;
+  private recheck: { timer?: NodeJS.Timeout; delay: number } = { delay: 1000 };
   private readonly subscriptions: vscode.Disposable[] = [];
+  private readonly rendered = new vscode.EventEmitter<string>();
+  /** Each text the item takes (the end-to-end check records them). */
+  readonly onRender = this.rendered.event;
 
   constructor(private readonly client: CodekinClient) {
     this.item = vscode.window.createStatusBarItem("codekin.status", vscode.StatusBarAlignment.Left, 10);
@@ -37,6 +41,9 @@ export class StatusBar implements vscode.Disposable {
   private progressed(value: ProgressValue): void {
     if (value.kind === "begin") {
       this.progress = { title: value.title, percentage: value.percentage, message: value.message };
+      if (!this.status) {
+        void this.refresh(); // the model's name, while it indexes
+      }
     } else if (value.kind === "report" && this.progress) {
       this.progress.percentage = value.percentage ?? this.progress.percentage;
       this.progress.message = value.message ?? this.progress.message;
@@ -58,7 +65,19 @@ export class StatusBar implements vscode.Disposable {
       this.client.log.warn(`codekin.status: ${describe(error)}`);
     }
     this.render();
+    this.scheduleRecheck();
     return this.status;
+  }
+
+  /** Without progress to wait for (units still pending, a folder still indexing): ask again, less and less often. */
+  private scheduleRecheck(): void {
+    clearTimeout(this.recheck.timer);
+    if (this.progress || !this.partial) {
+      this.recheck.delay = 1000;
+      return;
+    }
+    this.recheck.timer = setTimeout(() => void this.refresh(), this.recheck.delay);
+    this.recheck.delay = Math.min(this.recheck.delay * 2, 30_000);
   }
 
   /** True while answers come from a partial index: indexing, or units still waiting for vectors. */
@@ -67,6 +86,11 @@ export class StatusBar implements vscode.Disposable {
   }
 
   private render(): void {
+    this.renderText();
+    this.rendered.fire(this.item.text);
+  }
+
+  private renderText(): void {
     const item = this.item;
     item.backgroundColor = undefined;
     const state = this.client.state;
@@ -106,7 +130,9 @@ export class StatusBar implements vscode.Disposable {
   }
 
   dispose(): void {
+    clearTimeout(this.recheck.timer);
     this.subscriptions.forEach((subscription) => subscription.dispose());
+    this.rendered.dispose();
     this.item.dispose();
   }
 }

@@ -25,6 +25,7 @@ function userSettings(options, indexDir) {
     "extensions.ignoreRecommendations": true,
     "git.enabled": false,
     "editor.minimap.enabled": false,
+    "diffEditor.useInlineViewWhenSpaceIsLimited": false,
     "window.commandCenter": false,
     "workbench.colorTheme": "Default Light Modern",
     "codekin.server.command": options.serverCommand,
