@@ -1,7 +1,13 @@
-"""Settings: defaults < pyproject ``[tool.codekin]`` / ``.codekin.toml`` < explicit overrides.
+"""Settings: defaults < the user's own config file < the workspace's files < explicit overrides.
 
-The language server (next layer) adds initializationOptions and
-``workspace/configuration`` on top through the same ``Settings.merged``.
+The user's file is ``config.toml`` in the user config folder (``~/.config/codekin/config.toml`` on
+Linux, through platformdirs); the workspace's are ``[tool.codekin]`` in its ``pyproject.toml`` and its
+``.codekin.toml``. A cloned repository's files are the repository author's word, not the user's: they
+shape what is indexed, but the settings that choose what runs and where files are written
+(``USER_ONLY``: the model, its device and batch size, the index folder) are taken from them only when
+the user trusts workspace settings (``trust_workspace_settings``, which no workspace file can set);
+otherwise each is ignored with a warning. The language server (next layer) adds initializationOptions
+and ``workspace/configuration`` on top as overrides, through the same ``Settings.merged``.
 """
 
 from __future__ import annotations
@@ -11,6 +17,8 @@ import tomllib
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
+
+import platformdirs
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +70,8 @@ class Settings:
     """Token budget of one embedding batch; None lets the embedder pick for its device."""
     index_dir: str | None = None
     """Where the index lives; None means the user cache directory, keyed by workspace."""
+    trust_workspace_settings: bool = False
+    """Take ``USER_ONLY`` settings from the workspace's own files too; only the user can set this."""
 
     def merged(self, values: dict[str, Any], source: str, problems: list[str] | None = None) -> Settings:
         """A copy with ``values`` applied; unknown keys and wrong types are logged and ignored.
@@ -107,7 +117,7 @@ def _coerce(key: str, value: Any, default: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int | float) or not -1.0 <= value <= 1.0:
             raise ValueError("expected a number between -1 and 1")
         return float(value)
-    if key == "follow_symlinks":
+    if key in ("follow_symlinks", "trust_workspace_settings"):
         if not isinstance(value, bool):
             raise TypeError("expected true or false")
         return value
@@ -116,22 +126,63 @@ def _coerce(key: str, value: Any, default: Any) -> Any:
     return value
 
 
+USER_ONLY: frozenset[str] = frozenset(
+    {"model", "device", "batch_tokens", "index_dir", "trust_workspace_settings"}
+)
+"""Settings a workspace's own files may not choose unless the user trusts them: which model runs (a
+folder or hub id is code and weights from elsewhere), on what, and where the index is written."""
+
+
+def user_config_path() -> Path:
+    """The user's own settings file: ``$XDG_CONFIG_HOME/codekin/config.toml`` on Linux."""
+    return Path(platformdirs.user_config_dir("codekin")) / "config.toml"
+
+
 def load_settings(
     root: Path,
     overrides: dict[str, Any] | None = None,
     source: str = "options",
     problems: list[str] | None = None,
 ) -> Settings:
-    """Settings for a workspace: defaults, then its config files, then ``overrides`` (non-None values)."""
-    settings = Settings()
+    """Settings for a workspace: defaults, the user's config file, the workspace's config files (less
+    what they may not set), then ``overrides`` (non-None values: the command line, the editor)."""
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    user_file = user_config_path()
+    settings = Settings().merged(_read_toml_table(user_file, ()), str(user_file), problems)
+    trusted = given.get("trust_workspace_settings", settings.trust_workspace_settings) is True
     pyproject = root / "pyproject.toml"
     for path, table in ((pyproject, ("tool", "codekin")), (root / ".codekin.toml", ())):
         values = _read_toml_table(path, table)
         if values:
+            values = _workspace_values(values, str(path), trusted, problems)
             settings = settings.merged(values, str(path), problems)
-    if overrides:
-        settings = settings.merged({k: v for k, v in overrides.items() if v is not None}, source, problems)
+    if given:
+        settings = settings.merged(given, source, problems)
     return settings
+
+
+def _workspace_values(
+    values: dict[str, Any], source: str, trusted: bool, problems: list[str] | None
+) -> dict[str, Any]:
+    """``values`` of a workspace file without the ``USER_ONLY`` ones it may not set (each a warning)."""
+    kept: dict[str, Any] = {}
+    for raw_key, value in values.items():
+        key = raw_key.replace("-", "_")
+        if key not in USER_ONLY or (trusted and key != "trust_workspace_settings"):
+            kept[raw_key] = value
+            continue
+        if key == "trust_workspace_settings":
+            problem = f"{source}: {raw_key!r} ignored: only you can trust a workspace's settings"
+        else:
+            problem = (
+                f"{source}: {raw_key!r} ignored: a workspace's files may not choose the model or where "
+                f"the index goes; set it yourself (command line, editor settings, {user_config_path()}) "
+                "or trust this workspace's settings (--trust-workspace-settings, trustWorkspaceSettings)"
+            )
+        log.warning("%s", problem)
+        if problems is not None:
+            problems.append(problem)
+    return kept
 
 
 def _read_toml_table(path: Path, table: tuple[str, ...]) -> dict[str, Any]:

@@ -61,6 +61,11 @@ def common_options() -> argparse.ArgumentParser:
     common.add_argument("--no-update", action="store_true", help="query the index as it is, without updating")
     common.add_argument("--index-dir", help="where the index lives (default: the user cache folder)")
     common.add_argument(
+        "--trust-workspace-settings",
+        action="store_true",
+        help="let the workspace's own config files choose the model, device and index folder too",
+    )
+    common.add_argument(
         "--exclude",
         action="append",
         default=[],

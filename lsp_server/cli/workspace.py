@@ -25,6 +25,7 @@ def workspace_settings(args: argparse.Namespace, root: Path) -> Settings:
     if not root.is_dir():
         raise UsageError(f"{root} is not a folder")
     overrides = {"model": args.model, "device": args.device, "dim": args.dim, "index_dir": args.index_dir}
+    overrides["trust_workspace_settings"] = getattr(args, "trust_workspace_settings", False) or None
     settings = load_settings(root, overrides)
     if getattr(args, "spaces", None):
         settings = settings.merged(
