@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any, TextIO
+
+import platformdirs
 
 from lsp_server.cli import duplicates, explain
 from lsp_server.cli.output import print_hits, print_summary, progress_bar
@@ -20,6 +23,7 @@ from lsp_server.cli.workspace import (
 )
 from lsp_server.config import Settings
 from lsp_server.embedding.base import EmbeddingError
+from lsp_server.index.database import IndexUnavailable, ReadOnlyIndex, explain_fault
 from lsp_server.index.indexer import Cancelled, WorkspaceIndex
 from lsp_server.retrieval import queries
 from lsp_server.retrieval.clone_model import options_for
@@ -118,12 +122,18 @@ def main(args: argparse.Namespace) -> int:
     except UsageError as exc:
         print(f"codekin: {exc}", file=sys.stderr)
         return 2
-    except (EmbeddingError, queries.NoSymbolError, ValueError, OSError) as exc:
-        print(f"codekin: error: {exc}", file=sys.stderr)
+    except (EmbeddingError, queries.NoSymbolError, ValueError, OSError, RuntimeError, sqlite3.Error) as exc:
+        print(f"codekin: error: {describe_failure(exc, args)}", file=sys.stderr)
         return 1
     except (KeyboardInterrupt, Cancelled):
         print("codekin: interrupted; what was indexed so far is kept", file=sys.stderr)
         return 130
+
+
+def describe_failure(exc: BaseException, args: argparse.Namespace) -> str:
+    """The error in words; for a full disk, where and how much is free."""
+    folder = getattr(args, "index_dir", None) or platformdirs.user_cache_dir("codekin")
+    return explain_fault(exc, Path(folder), None) or str(exc)
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
@@ -143,10 +153,20 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     if args.command != "duplicates":
         embedder.resolved()  # every other command needs the model: say which at once
     index = WorkspaceIndex(root, settings, embedder)
+    if index.store.read_only:
+        if args.command == "index":
+            index.close()
+            raise ReadOnlyIndex(f"the index at {index.store.path} is read-only; it cannot be updated")
+        args.no_update = True  # the warning said so: answer from what is stored
     try:
         if args.command == "duplicates":
             return duplicates.run(args, index, out)
         return dispatch(args, index, settings, target, out)
+    except (sqlite3.OperationalError, OSError) as exc:
+        explained = explain_fault(exc, index.index_dir, index.store.count_vectors())
+        if explained is None:
+            raise
+        raise IndexUnavailable(explained) from exc
     finally:
         index.close()
 

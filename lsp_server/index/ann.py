@@ -138,6 +138,8 @@ class AnnIndex:
         meta = {**meta, "dim": self.dim, "token": token, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
         meta_tmp = path.with_name(path.name + ".json.tmp")
         meta_tmp.write_text(json.dumps(meta))
+        for written in (tmp, ids_tmp, meta_tmp):
+            written.chmod(0o600)  # derived from the store, which holds every unit's text
         os.replace(tmp, path)
         os.replace(ids_tmp, path.with_name(path.name + ".ids.npz"))
         os.replace(meta_tmp, path.with_name(path.name + ".json"))
@@ -162,12 +164,17 @@ class AnnIndex:
                 raise ValueError("element count differs from its ids")
         except FileNotFoundError:
             return None
-        except (OSError, ValueError, KeyError, RuntimeError, json.JSONDecodeError) as exc:
-            log.warning("%s: damaged (%s); rebuilding from stored vectors", path.name, exc)
+        except Exception as exc:  # a derived file that cannot be read is rebuilt, whatever the cause
+            log.warning("%s: damaged (%s); rebuilding from stored vectors", path.name, describe(exc))
             return None
         ann.present = set(present.tolist())
         ann.live = set(live.tolist())
         return ann
+
+
+def describe(exc: BaseException) -> str:
+    """One line for a log: numpy's EOFError says only "No data left in file"."""
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def _fit(vectors: Vectors, dim: int) -> Vectors:

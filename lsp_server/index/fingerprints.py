@@ -41,7 +41,7 @@ FINGERPRINT_VERSION = "2"
 
 def check_version(store: Store) -> None:
     """Drop fingerprints made by another version of the rules (the next update fills them in again)."""
-    if store.meta("fingerprints") == FINGERPRINT_VERSION:
+    if store.meta("fingerprints") == FINGERPRINT_VERSION or store.read_only:
         return
     with store.transaction() as db:
         db.execute("DELETE FROM fingerprints")

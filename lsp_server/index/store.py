@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
-import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,13 +22,12 @@ import numpy as np
 
 from lsp_server.config import SPACES
 from lsp_server.embedding.base import Vectors
+from lsp_server.index.database import ReadOnlyIndex, open_database
 from lsp_server.index.schema import (
     FINGERPRINT_INSERT,
-    SCHEMA_VERSION,
     batches,
     blob_matrix,
     blob_vector,
-    connect,
     fingerprint_row,
     vector_blob,
 )
@@ -81,18 +79,12 @@ class Store:
     """One workspace's SQLite database. Safe to share between threads (one connection, one lock)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.RLock()
         self.generation = 0
         """Bumped by every committed write, so derived state (ANN spaces) knows when to re-sync."""
-        self._db = connect(path)
-        with self.transaction() as db:
-            db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
-            db.execute("INSERT OR IGNORE INTO meta VALUES ('store_id', ?)", (uuid.uuid4().hex,))
-        version = self.meta("schema")
-        if version != SCHEMA_VERSION:
-            raise RuntimeError(f"{path}: index schema {version}, this codekin reads {SCHEMA_VERSION}")
+        opened = open_database(path)
+        self._db, self.read_only, self.moved_aside = opened.db, opened.read_only, opened.moved_aside
 
     def close(self) -> None:
         with self._lock:
@@ -102,6 +94,8 @@ class Store:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE … COMMIT under the store's lock; rolled back on any exception."""
         with self._lock:
+            if self.read_only:
+                raise ReadOnlyIndex(f"the index at {self.path} is read-only; it cannot be updated")
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
@@ -232,6 +226,9 @@ class Store:
             if space is None:
                 return int(self._db.execute("SELECT count(*) FROM units").fetchone()[0])
             return int(self._db.execute("SELECT count(*) FROM units WHERE space = ?", (space,)).fetchone()[0])
+
+    def count_vectors(self) -> int:
+        return int(self.read("SELECT count(*) FROM vectors")[0][0])
 
     def count_files(self) -> int:
         with self._lock:

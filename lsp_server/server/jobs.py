@@ -21,6 +21,7 @@ from lsprotocol import types
 
 from lsp_server.config import DEFAULT_EXCLUDES
 from lsp_server.embedding.status import identity_mismatch
+from lsp_server.index.database import explain_fault
 from lsp_server.index.indexer import Cancelled, IndexSummary, WorkspaceIndex
 from lsp_server.server.folders import Folder
 from lsp_server.server.progress import IndexProgress
@@ -35,6 +36,14 @@ log = logging.getLogger(__name__)
 
 BURST_PATHS = 100
 """A batch of disk changes larger than this (a branch switch) is a full update with progress."""
+
+
+def stored_vectors(index: WorkspaceIndex) -> int | None:
+    """How many vectors the store holds (for a message); None when it cannot say."""
+    try:
+        return index.store.count_vectors()
+    except Exception:  # the store is what failed: the message goes without the count
+        return None
 
 
 def model_changed_under(index: WorkspaceIndex) -> bool:
@@ -57,9 +66,22 @@ class IndexJobs:
             folder.index = await server.in_index_thread(
                 WorkspaceIndex, folder.root, folder.settings, server.embedder
             )
-        except (OSError, ValueError, RuntimeError) as exc:
+        except Exception as exc:  # whatever it is, the folder says so and no request waits for it
             folder.error = f"the index of {folder.root} could not be opened: {exc}"
+            log.error("%s", folder.error, exc_info=exc)
             server.show(folder.error, types.MessageType.Error)
+            return
+        store = folder.index.store
+        if store.moved_aside is not None:
+            server.show(
+                f"codekin: the index of {folder.root} was damaged; it was kept as {store.moved_aside} "
+                "and is being rebuilt",
+                types.MessageType.Warning,
+            )
+        if store.read_only:
+            folder.error = f"the index at {store.path} is read-only: answers come from it, it is not updated"
+            folder.last_update = time.time()
+            server.show(f"codekin: {folder.error}", types.MessageType.Warning)
             return
         server.buffers.lay_overlays(folder)
         await self.start_watcher(folder)
@@ -153,8 +175,9 @@ class IndexJobs:
         if model_changed_under(index):
             progress.end("the model loaded with another identity; indexing again under it")
             return
-        progress.end(f"failed: {exc}")
-        folder.error = f"indexing {folder.root} failed: {exc}"
+        explained = explain_fault(exc, index.index_dir, stored_vectors(index))
+        progress.end(f"failed: {explained or exc}")
+        folder.error = explained or f"indexing {folder.root} failed: {exc}"
         log.error("indexing of %s failed", folder.root, exc_info=exc)
         self.server.show(folder.error, types.MessageType.Error)
 
@@ -162,6 +185,8 @@ class IndexJobs:
 
     def schedule_paths(self, folder: Folder, paths: Iterable[str]) -> None:
         """Update only ``paths`` (an edited buffer, a few files changed on disk), coalescing bursts."""
+        if folder.index is not None and folder.index.store.read_only:
+            return  # said once when the folder opened
         with folder.lock:
             folder.pending_paths.update(paths)
         if folder.paths_task is None or folder.paths_task.done():
