@@ -9,6 +9,7 @@ match on load is rebuilt from stored vectors, never re-embedded.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -125,21 +126,35 @@ class AnnIndex:
     def save(self, path: Path, meta: dict[str, Any]) -> None:
         """Write ``path`` (hnswlib), ``path.ids.npz`` and ``path.json`` so that a torn save is detected."""
         token = secrets.token_hex(8)
-        with self.lock.read():
-            tmp = path.with_name(path.name + ".tmp")
-            self._index.save_index(str(tmp))
-            live = np.fromiter(self.live, dtype=np.int64)
-            present = np.fromiter(self.present, dtype=np.int64)
-        ids_tmp = path.with_name(path.name + ".ids.tmp.npz")
-        np.savez(ids_tmp, live=live, present=present, token=np.array([token]))
-        # The file's size and modification time tie it to these ids: a save torn between the renames
-        # below leaves a new index file beside the previous ids, and the mismatch is seen on load.
-        stat = tmp.stat()
-        meta = {**meta, "dim": self.dim, "token": token, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-        meta_tmp = path.with_name(path.name + ".json.tmp")
-        meta_tmp.write_text(json.dumps(meta))
-        for written in (tmp, ids_tmp, meta_tmp):
-            written.chmod(0o600)  # derived from the store, which holds every unit's text
+        tmp, ids_tmp, meta_tmp = (
+            path.with_name(path.name + end) for end in (".tmp", ".ids.tmp.npz", ".json.tmp")
+        )
+        try:
+            with self.lock.read():
+                self._index.save_index(str(tmp))
+                expected = self._index.index_file_size()
+                live = np.fromiter(self.live, dtype=np.int64)
+                present = np.fromiter(self.present, dtype=np.int64)
+            stat = tmp.stat()
+            if stat.st_size != expected:  # hnswlib does not check its writes: a full disk cuts it short
+                raise OSError(errno.ENOSPC, f"{tmp.name}: {stat.st_size} of {expected} bytes written")
+            np.savez(ids_tmp, live=live, present=present, token=np.array([token]))
+            # The file's size and modification time tie it to these ids: a save torn between the renames
+            # below leaves a new index file beside the previous ids, and the mismatch is seen on load.
+            meta = {
+                **meta,
+                "dim": self.dim,
+                "token": token,
+                "size": stat.st_size,
+                "mtime_ns": stat.st_mtime_ns,
+            }
+            meta_tmp.write_text(json.dumps(meta))
+            for written in (tmp, ids_tmp, meta_tmp):
+                written.chmod(0o600)  # derived from the store, which holds every unit's text
+        except BaseException:
+            for written in (tmp, ids_tmp, meta_tmp):  # the previous save stays whole and in place
+                written.unlink(missing_ok=True)
+            raise
         os.replace(tmp, path)
         os.replace(ids_tmp, path.with_name(path.name + ".ids.npz"))
         os.replace(meta_tmp, path.with_name(path.name + ".json"))

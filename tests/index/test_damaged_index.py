@@ -202,3 +202,34 @@ def test_a_full_disk_stops_with_one_line_and_the_rerun_resumes(tmp_path: Path, m
     assert resumed.returncode == 0, resumed.stderr
     again = run_cli("index", str(root), "--index-dir", str(tmp_path / "idx"), "--spaces", "code", "--json")
     assert '"embedded": 0' in again.stdout
+
+
+@needs_root
+def test_an_ann_save_on_a_full_disk_leaves_the_previous_file_whole(
+    tmp_path: Path, mounts: list[Path]
+) -> None:
+    import numpy as np
+
+    from lsp_server.index.ann import AnnIndex
+
+    small = tmp_path / "small"
+    small.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(small)], check=True)
+    mounts.append(small)
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((800, 128)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ann, meta, path = (
+        AnnIndex(128, capacity=800),
+        {"store_id": "s", "model": "m", "space": "code"},
+        small / "c.hnsw",
+    )
+    ann.sync(np.arange(1, 101), lambda ids: (ids, vectors[ids - 1]))
+    ann.save(path, meta)
+    before = {p.name: p.read_bytes() for p in small.iterdir()}
+    ann.sync(np.arange(1, 801), lambda ids: (ids, vectors[ids - 1]))  # now larger than the space left
+    with pytest.raises(OSError):
+        ann.save(path, meta)
+    assert {p.name: p.read_bytes() for p in small.iterdir()} == before  # no temporary file left either
+    loaded = AnnIndex.load(path, {**meta, "dim": 128})
+    assert loaded is not None and loaded.live == set(range(1, 101))
