@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from lsp_server.addresses import is_loopback, split_host_port
 from lsp_server.logs import setup_logging
 
 if TYPE_CHECKING:
@@ -31,19 +32,45 @@ def build_server() -> CodekinServer:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--stdio", action="store_true", help="talk LSP over stdin/stdout (the default)")
-    mode.add_argument("--tcp", metavar="HOST:PORT", help="listen for one LSP client on HOST:PORT")
+    mode.add_argument(
+        "--tcp",
+        metavar="[HOST:]PORT",
+        help="listen for one LSP client on HOST:PORT (HOST 127.0.0.1 when left out; [::1] for IPv6)",
+    )
+    parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="let --tcp listen beyond loopback: the server has no authentication, so anyone who can "
+        "reach the port can read the workspace's code through it",
+    )
     parser.add_argument("--log-file", help="also write the log to this file")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv: debug)")
+
+
+def tcp_address(spec: str, allow_remote: bool) -> tuple[str, int]:
+    """Where ``--tcp`` listens; ValueError when malformed or, without ``allow_remote``, beyond loopback."""
+    host, port = split_host_port(spec)
+    if not allow_remote and not is_loopback(host):
+        raise ValueError(
+            f"refusing to listen on {host!r} without --allow-remote: the language server has no "
+            "authentication, and anyone who can reach the port could read the workspace's code through "
+            "it; use 127.0.0.1 (with an SSH tunnel for another machine), or pass --allow-remote"
+        )
+    return host, port
 
 
 def serve(args: argparse.Namespace) -> int:
     setup_logging(args.verbose, args.log_file)
     if args.tcp:
-        host, sep, port = args.tcp.rpartition(":")
-        if not sep or not port.isdigit():
-            print(f"codekin: --tcp expects HOST:PORT, got {args.tcp!r}", file=sys.stderr)
+        try:
+            host, port = tcp_address(args.tcp, args.allow_remote)
+        except ValueError as exc:
+            print(f"codekin serve: --tcp: {exc}", file=sys.stderr)
             return 2
+        if not is_loopback(host):
+            log.warning("listening on %s beyond loopback (--allow-remote): no authentication", host)
     from lsp_server.server.client_log import ClientLogHandler  # lsprotocol: only for a server
+    from lsp_server.server.framing import serve_stdio, serve_tcp
 
     server = build_server()
     client_log = ClientLogHandler(server)
@@ -51,13 +78,13 @@ def serve(args: argparse.Namespace) -> int:
     logging.getLogger("lsp_server").addHandler(client_log)
     try:
         if args.tcp:
-            server.start_tcp(host or "127.0.0.1", int(port))
+            serve_tcp(server, host, port)
         else:
             # stdout is the protocol channel: give pygls its own handle and point fd 1 at stderr, so
             # that a stray print from any library cannot corrupt the stream.
             protocol_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb", buffering=0)
             os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-            server.start_io(sys.stdin.buffer, protocol_out)
+            serve_stdio(server, sys.stdin.buffer, protocol_out)
     finally:
         stop_now(server)
     return 0

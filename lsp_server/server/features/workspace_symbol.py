@@ -19,6 +19,17 @@ log = logging.getLogger(__name__)
 
 MIN_SEMANTIC_CHARS = 3
 """Shorter queries are names being typed; meaning starts with a word or two."""
+MAX_QUERY_CHARS = 256
+"""Longer queries are cut to this: no name is that long, and SQLite refuses huge LIKE patterns."""
+
+
+def bounded_query(query: str) -> str:
+    """The query as searched: stripped, and cut to ``MAX_QUERY_CHARS`` with a log line."""
+    needle = query.strip()
+    if len(needle) > MAX_QUERY_CHARS:
+        log.info("workspace/symbol: a %d-character query, cut to its first %d", len(needle), MAX_QUERY_CHARS)
+        needle = needle[:MAX_QUERY_CHARS]
+    return needle
 
 
 def symbol_information(folder: Folder, found: StoredUnit | Hit, container: str) -> types.SymbolInformation:
@@ -61,9 +72,10 @@ async def workspace_symbol(
     ls: CodekinServer, params: types.WorkspaceSymbolParams
 ) -> list[types.SymbolInformation]:
     out: list[types.SymbolInformation] = []
+    query = bounded_query(params.query)
     for folder in ls.folders:
         try:
-            out += await ls.in_query_thread(symbols_for, folder, params.query, ls.options.max_results)
+            out += await ls.in_query_thread(symbols_for, folder, query, ls.options.max_results)
         except Exception:  # one folder's failure leaves the others' answers
             log.exception("workspace/symbol in %s failed", folder.root)
     return out
