@@ -19,6 +19,11 @@ os.environ.setdefault(
 _SESSION_CACHE = tempfile.mkdtemp(prefix="codekin-test-cache-")
 os.environ["XDG_CACHE_HOME"] = _SESSION_CACHE
 atexit.register(shutil.rmtree, _SESSION_CACHE, ignore_errors=True)
+# Likewise the user's own config folder (~/.config/codekin/config.toml sets model, device, index folder):
+# empty for the session, so that no developer's settings reach a test or a server it starts.
+_SESSION_CONFIG = tempfile.mkdtemp(prefix="codekin-test-config-")
+os.environ["XDG_CONFIG_HOME"] = _SESSION_CONFIG
+atexit.register(shutil.rmtree, _SESSION_CONFIG, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
