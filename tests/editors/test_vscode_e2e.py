@@ -4,7 +4,8 @@ The extension is built and packaged as CI would (``npm ci``, ``npm run check``, 
 then editor-clients/vscode/test/e2e.mjs installs the .vsix into a fresh code-server profile (HOME and
 XDG folders in a temp folder), opens a temp copy of editor-clients/testdata/workspace in Debian's
 Chromium through puppeteer-core, and drives it: the code lens and its peek, Find Similar Code from the
-editor's context menu, Compare from the Similar code view, Search Code from the command palette. The
+editor's context menu, Compare from the Similar code view, Search Code and Docs for Symbol from the
+command palette, Restart Server. The
 extension's own self-check (on only with CODEKIN_E2E_OUT) asks VS Code's API what the real server
 provides (code lenses, workspace symbols, hover, the commands, the views' data) and records what the UI
 steps did; all of it lands in bench/out/editors/vscode/result.json beside the screenshots, and the
@@ -217,7 +218,7 @@ def test_language_features_come_through_the_client(run: dict[str, Any]) -> None:
 
 def test_the_lens_opens_the_peek_on_the_original(run: dict[str, Any]) -> None:
     seen = ui(run, "lensPeek")
-    assert seen["lens"] == "1 copy: 1 renamed"
+    assert seen["lens"] == "1 copy: 1 renamed" and seen["attempts"] in (1, 2)  # 2: a stale lens, refreshed
     assert seen["peekTitle"] == "shapes.py" and seen["peekHasOriginal"]
     assert is_file(seen["event"]["uri"], "geometry/survey.py")
     assert [is_file(uri, "geometry/shapes.py") for uri in seen["event"]["locations"]] == [True]
@@ -248,6 +249,14 @@ def test_search_code_finds_read_ini_settings(run: dict[str, Any]) -> None:
     assert "read_ini_settings" in seen["rows"][0]
     assert seen["event"]["hit"] == "read_ini_settings"
     assert is_file(seen["event"]["activeEditor"], "settings/loader.py") and seen["loaderTabActive"]
+
+
+def test_docs_for_symbol_opens_the_doc_section(run: dict[str, Any]) -> None:
+    seen = ui(run, "docs")
+    first = seen["rows"][0]
+    assert first.startswith(" Geometry > Settings files") and "docs/geometry.md:8" in first
+    assert seen["event"]["doc"] == "Geometry > Settings files" and seen["event"]["line"] == 7
+    assert is_file(seen["event"]["activeEditor"], "docs/geometry.md") and seen["docTabActive"]
 
 
 def test_the_duplicates_view_shows_the_cluster(run: dict[str, Any]) -> None:
@@ -283,7 +292,15 @@ def test_reindex_from_the_palette_reindexes_the_workspace(run: dict[str, Any]) -
     assert reindexed["status"]["files"] == 5 and not reindexed["status"]["indexing"]
 
 
+def test_restart_replaces_the_server_process(run: dict[str, Any]) -> None:
+    seen = ui(run, "restart")
+    assert len(seen["before"]) == 1 and len(seen["after"]) == 1
+    assert seen["before"][0]["pid"] != seen["after"][0]["pid"]
+    assert seen["after"][0]["command"].endswith(f"{SERVER} serve --stdio")
+    assert "$(loading~spin) codekin: starting" in seen["statusTexts"]
+
+
 def test_the_screenshots_are_pngs(run: dict[str, Any]) -> None:
-    for name in [*SCREENSHOTS, "vscode-lens-peek.png", "vscode-search.png"]:
+    for name in [*SCREENSHOTS, "vscode-lens-peek.png", "vscode-search.png", "vscode-docs.png"]:
         data = (OUT / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000, name

@@ -9,7 +9,6 @@ import {
   RevealOutputChannelOn,
   type ServerOptions,
   State,
-  TransportKind,
   type WorkDoneProgressBegin,
   type WorkDoneProgressEnd,
   type WorkDoneProgressReport,
@@ -77,10 +76,10 @@ export class CodekinClient implements vscode.Disposable {
     const { command, args, source } = this.serverCommand;
     this.log.info(`starting ${[command, ...args].join(" ")} (from ${source})`);
     this.setState("starting");
+    // stdio pipes; no `transport`, which would append a second `--stdio` to the arguments
     const serverOptions: ServerOptions = {
       command,
       args,
-      transport: TransportKind.stdio,
       options: {
         cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath,
         env: { ...process.env, ...settings.env },

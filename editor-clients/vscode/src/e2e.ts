@@ -185,7 +185,9 @@ function settingSteps(parts: Parts, survey: vscode.Uri): Record<string, Step> {
     reindex: async () => {
       const answer = await vscode.commands.executeCommand<{ scheduled: string[] }>("codekin.reindex");
       await sleep(500);
-      return { answer, status: await indexed(client) };
+      const status = await indexed(client);
+      await sleep(1500); // the lenses' refresh that follows, before the UI steps click one
+      return { answer, status };
     },
   };
 }

@@ -54,7 +54,9 @@ function registerCommands(context: vscode.ExtensionContext, parts: Parts, compar
     },
     "codekin.docsForSymbol": async () => {
       const doc = await lookupDocs(codekin);
-      recorder?.event("docsPicked", { doc: doc?.name ?? null, uri: doc?.uri ?? null });
+      recorder?.event("docsPicked", { doc: doc?.name ?? null, uri: doc?.uri ?? null,
+        activeEditor: vscode.window.activeTextEditor?.document.uri.toString() ?? null,
+        line: vscode.window.activeTextEditor?.selection.active.line ?? null });
     },
     "codekin.showStatus": () => showStatus(status),
     "codekin.restart": () => codekin.restart(),

@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import { createRequire } from "node:module";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { installExtension, makeProfile, startCodeServer, stopCodeServer } from "./session.mjs";
+import { installExtension, makeProfile, serverProcesses, startCodeServer, stopCodeServer } from "./session.mjs";
 import { boxOf, contextMenu, event, paneRows, quickRows, report, rowAction, runCommand, sleep, textOf, until } from "./ui.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -54,17 +54,35 @@ async function step(result, page, out, name, run) {
   }
 }
 
+const STALE_LENS = "Actual command not found";
+
+/** Click the lens; again (once) if VS Code says the lens was stale, refreshed between render and click. */
+async function clickLens(page) {
+  for (let attempt = 1; ; attempt++) {
+    const box = await until("the “1 copy” code lens", 30, () => boxOf(page, ".codelens-decoration a", "1 copy"));
+    await page.mouse.click(box.x, box.y);
+    const seen = await until("the references peek on shapes.py", 15, async () => {
+      const peek = await textOf(page, ".peekview-widget.reference-zone-widget", "shapes.py");
+      const stale = await textOf(page, ".notification-toast", STALE_LENS);
+      return peek ? { peek } : stale && attempt === 1 ? { stale } : null;
+    });
+    if (seen.peek) {
+      return { peek: seen.peek, attempts: attempt };
+    }
+    await page.keyboard.press("Escape");
+    await page.evaluate(() => document.querySelector(".notification-toast .codicon-notifications-clear")?.click());
+    await sleep(1000);
+  }
+}
+
 async function lensPeek(page, ctx) {
-  const box = await until("the “1 copy” code lens", 30, () => boxOf(page, ".codelens-decoration a", "1 copy"));
-  const lens = await textOf(page, ".codelens-decoration a", "1 copy");
-  await page.mouse.click(box.x, box.y);
-  const peek = await until("the references peek on shapes.py", 15, () =>
-    textOf(page, ".peekview-widget.reference-zone-widget", "shapes.py"),
-  );
+  const lens = await until("the “1 copy” code lens", 30, () => textOf(page, ".codelens-decoration a", "1 copy"));
+  const { peek, attempts } = await clickLens(page);
   const data = await report(ctx.report, "the lens click's event", 10, (d) => event(d, "showSimilar"));
   await sleep(400);
   await page.screenshot({ path: path.join(ctx.out, "vscode-lens-peek.png") });
-  return { lens, peekTitle: peek.split("\n")[0], peekHasOriginal: peek.includes("def polygon_area"), event: event(data, "showSimilar") };
+  const peekTitle = peek.split("\n")[0];
+  return { lens, attempts, peekTitle, peekHasOriginal: peek.includes("def polygon_area"), event: event(data, "showSimilar") };
 }
 
 /** Drag the side bar's edge to the right, so that the views' descriptions fit in the screenshots. */
@@ -146,11 +164,47 @@ async function searchCode(page, ctx) {
   return { rows, event: event(data, "searchPicked"), loaderTabActive: tab };
 }
 
+/** Docs for Symbol on read_ini_settings (the editor is on it after the search), then its doc section. */
+async function docsForSymbol(page, ctx) {
+  await runCommand(page, "codekin: Docs for Symbol");
+  const rows = await until("the documentation quick pick", 20, async () => {
+    const title = await textOf(page, ".quick-input-widget", "Docs for Symbol");
+    const found = title ? await quickRows(page) : [];
+    return found.some((row) => row.includes("Settings files")) ? found : null;
+  });
+  await page.keyboard.type("Settings files", { delay: 10 });
+  await until("the Settings files row alone", 10, async () => ((await quickRows(page))[0]?.includes("Settings files") ? true : null));
+  await page.screenshot({ path: path.join(ctx.out, "vscode-docs.png") });
+  await page.keyboard.press("Enter");
+  const data = await report(ctx.report, "the picked doc", 15, (d) => event(d, "docsPicked"));
+  const tab = await until("geometry.md in the editor", 10, () =>
+    page.evaluate(() => document.querySelector(".tab.active")?.textContent.includes("geometry.md") || null),
+  );
+  return { rows, event: event(data, "docsPicked"), docTabActive: tab };
+}
+
 async function statusBar(page) {
   const text = await until("codekin's status bar item", 10, () =>
     page.evaluate(() => document.querySelector('.statusbar-item[id$="codekin.status"]')?.textContent.trim() ?? null),
   );
   return { text };
+}
+
+/** Restart Server from the palette: a new server process in place of the old one, and the model back. */
+async function restart(page, ctx) {
+  const before = serverProcesses(ctx.server);
+  const starts = (d) => (d.statusTexts ?? []).filter((text) => text.includes("starting")).length;
+  const texts = JSON.parse(fs.readFileSync(ctx.report, "utf8")).statusTexts ?? [];
+  const was = starts({ statusTexts: texts });
+  await runCommand(page, "codekin: Restart Server");
+  const data = await report(ctx.report, "the server back after the restart", 60, (d) =>
+    starts(d) > was && d.statusTexts.at(-1) === "$(symbol-misc) codekin: minilm",
+  );
+  const after = await until("one server process", 10, async () => {
+    const found = serverProcesses(ctx.server);
+    return found.length === 1 && !before.some((old) => old.pid === found[0].pid) ? found : null;
+  });
+  return { before, after, statusTexts: data.statusTexts.slice(texts.length) };
 }
 
 async function drive(browser, ctx, result) {
@@ -167,7 +221,9 @@ async function drive(browser, ctx, result) {
   await step(result, page, ctx.out, "findSimilar", () => findSimilarFromMenu(page, ctx));
   await step(result, page, ctx.out, "compare", () => compareFromTree(page, ctx));
   await step(result, page, ctx.out, "search", () => searchCode(page, ctx));
+  await step(result, page, ctx.out, "docs", () => docsForSymbol(page, ctx));
   await step(result, page, ctx.out, "statusBar", () => statusBar(page));
+  await step(result, page, ctx.out, "restart", () => restart(page, ctx));
   result.events = JSON.parse(fs.readFileSync(ctx.report, "utf8")).events;
 }
 
@@ -217,7 +273,7 @@ async function main() {
       executablePath: "/usr/bin/chromium", headless: true, args: CHROMIUM_ARGS,
       defaultViewport: { width: 1400, height: 900 }, env: profile.env,
     });
-    await drive(browser, { ...profile, url: server.url, out: args.out, started }, result);
+    await drive(browser, { ...profile, server, url: server.url, out: args.out, started }, result);
   } catch (error) {
     result.error = error.stack ?? String(error);
   } finally {

@@ -156,6 +156,22 @@ export function descendants(pid) {
   return found;
 }
 
+/** The language servers running under code-server: pid and command line of each. */
+export function serverProcesses(server, pattern = /codekin serve|lsp_server/) {
+  const found = [];
+  for (const pid of server?.child?.pid ? descendants(server.child.pid) : []) {
+    try {
+      const command = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ").trim();
+      if (pattern.test(command)) {
+        found.push({ pid, command });
+      }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
 function alive(pid) {
   try {
     process.kill(pid, 0);
