@@ -14,8 +14,7 @@ interface HitPick extends vscode.QuickPickItem {
 function toPick(hit: Hit): HitPick {
   return {
     label: `$(symbol-${hit.kind === "class" ? "class" : "function"}) ${hit.name}`,
-    description: `${scoreLabel(hit.score)} · ${whereLabel(hit)}`,
-    detail: hit.kind,
+    description: `${scoreLabel(hit.score)} · ${hit.kind} · ${whereLabel(hit)}`,
     alwaysShow: true,
     hit,
   };
