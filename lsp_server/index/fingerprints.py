@@ -129,8 +129,8 @@ class FingerprintTable:
     def units(self) -> tuple[list[StoredUnit], dict[str, StoredPrint]]:
         """The code units, and the fingerprint of each content that has one."""
         with self._lock:
-            if self._generation != self.store.generation:
-                self._generation = self.store.generation
+            if self._generation != self.store.unit_generation:  # not on vectors: a full run writes many
+                self._generation = self.store.unit_generation
                 self._reload()
             return self._units, self._prints
 

@@ -1,8 +1,7 @@
 """The incremental indexer: files → units → pending content hashes → vectors → ANN spaces.
 
-Only what changed is re-read (size and mtime first, then the bytes' hash), only
-content hashes never embedded with this model are embedded, and every step
-commits as it goes, so an interrupted run resumes where it stopped.
+Only what changed is re-read (size and mtime first, then the bytes' hash), only content hashes never
+embedded with this model are embedded, and every step commits: an interrupted run resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -59,6 +58,8 @@ class _Run:
 
     report: Progress
     cancel: threading.Event | None
+    stored: Callable[[], None] = lambda: None
+    """Called once an edit's units and fingerprints are stored, before their embedding."""
     started: float = field(default_factory=time.perf_counter)
 
     def check(self) -> None:
@@ -108,10 +109,9 @@ class WorkspaceIndex:
             self.store.close()
 
     def flush(self, *, due_only: bool = False) -> None:
-        """Write the ANN spaces that changed since they were last saved (with ``due_only``, those
-        whose ANN_SAVE_INTERVAL_S has passed). An edit never writes them itself: at 100k vectors a
-        write takes half a second, which the edit's lens should not wait for; the server flushes
-        after it has answered, the command line on close."""
+        """Write the ANN spaces changed since their last save (``due_only``: after ANN_SAVE_INTERVAL_S).
+        An edit never writes them itself: at 100k vectors a write takes half a second, which its lens
+        should not wait for; the server flushes after it has answered, the command line on close."""
         self.anns.flush(due_only=due_only)
 
     def ann(self, space: str) -> AnnIndex:
@@ -119,8 +119,7 @@ class WorkspaceIndex:
         return self.anns.get(space)
 
     def status(self, spaces: Sequence[str], *, with_pending: bool) -> IndexStatus:
-        """Files and units indexed and, ``with_pending``, how many contents of ``spaces`` wait for a
-        vector (per model: a front end asks once the model is known)."""
+        """Files and units indexed and, ``with_pending``, how many contents of ``spaces`` lack a vector."""
         pending = sum(self.pending_count(space) for space in spaces) if with_pending else None
         return IndexStatus(files=self.store.count_files(), units=self.store.count_units(), pending=pending)
 
@@ -132,12 +131,13 @@ class WorkspaceIndex:
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
     ) -> IndexSummary:
-        """Bring files, units, the vectors of ``spaces`` and their ANN indexes up to date."""
+        """Bring files, units, the vectors of ``spaces`` and their ANN indexes up to date. Only the scan
+        holds the update lock: an edit's ``update_paths`` (another thread) runs beside the embedding."""
         run = _Run(progress or (lambda phase, done, total: None), cancel)
         with self._update_lock:
             stored, changed_files = self._scan(run)
             backfill(self.store, run.check)
-            return self._finish(spaces, stored, changed_files, run)
+        return self._finish(spaces, stored, changed_files, run)
 
     def update_paths(
         self,
@@ -145,23 +145,27 @@ class WorkspaceIndex:
         spaces: Sequence[str],
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
+        on_stored: Callable[[], None] | None = None,
+        embed: bool = True,
     ) -> IndexSummary:
         """Bring only ``paths`` up to date (an edited buffer, a saved file); much cheaper than ``update``.
 
         Only files the index already knows, or open buffers, are taken this way; anything else
         (a new file, a folder) may be ignored by .gitignore, so it falls back to a scan of the
-        workspace. Either way only the units stored here are embedded: what an earlier, cancelled
-        run left pending waits for the next full ``update``.
+        workspace. Either way only the units stored here are embedded (none without ``embed``: a
+        full run is embedding beside it); what an earlier, cancelled run left waits for the next one.
         """
-        run = _Run(progress or (lambda phase, done, total: None), cancel)
+        run = _Run(progress or (lambda phase, done, total: None), cancel, stored=on_stored or (lambda: None))
         paths = [path for path in paths if name_problem(path) is None]  # never stored: see names.py
         with self._update_lock:
             known = self.store.files_named(paths)
             open_buffers = self._open_buffers()
             if any(path.endswith("/") or (path not in known and path not in open_buffers) for path in paths):
                 stored, changed_files = self._scan(run)
-                return self._finish(spaces, stored, changed_files, run, only_stored=True)
-            return self._update_known_paths(paths, spaces, known, open_buffers, run)
+                if embed:
+                    return self._finish(spaces, stored, changed_files, run, only_stored=True)
+                return self._summary(0, 0, changed_files, run)
+            return self._update_known_paths(paths, spaces, known, open_buffers, run, embed)
 
     def _update_known_paths(
         self,
@@ -170,6 +174,7 @@ class WorkspaceIndex:
         known: dict[str, StoredFile],
         open_buffers: set[str],
         run: _Run,
+        embed: bool,
     ) -> IndexSummary:
         """``update_paths`` for files the index knows or open buffers. Only their units can have
         changed, so everything here costs lookups by hash, not scans of the whole store: an edit
@@ -179,6 +184,9 @@ class WorkspaceIndex:
             stored, changed_files, replaced = self._reparse_known(paths, known, open_buffers)
             if replaced:
                 self.store.drop_unreferenced_texts(digest for _, digest in replaced)
+            run.stored()  # syntactic clones are known now; the vectors may wait for the model
+            if not embed:
+                return self._summary(0, 0, changed_files, run)
             touched = set(stored) | replaced
             embedded, reused = self._embed_new(spaces, stored, run, all_pending=False)
             for space in spaces:  # after every write, so that each space is in sync with the last
@@ -226,7 +234,10 @@ class WorkspaceIndex:
         """Embed what is pending (or, with ``only_stored``, what ``stored`` lacks) and sync the ANN."""
         embedded, reused = self._embed_new(spaces, stored, run, all_pending=not only_stored)
         for space in spaces:  # after every write, so that each space is in sync with the last
-            self.ann(space)
+            if embedded and not only_stored:  # an edit beside this run took its writes as synced
+                self.anns.sync(space)
+            else:
+                self.ann(space)
         return self._summary(embedded, reused, changed_files, run)
 
     def _embed_new(
@@ -289,9 +300,8 @@ class WorkspaceIndex:
             return set(self._overlays)
 
     def _scan(self, run: _Run) -> tuple[list[tuple[str, str]], int]:
-        """Re-parse new and changed files, drop vanished ones.
-
-        Returns the (space, hash) of each unit stored and how many files changed."""
+        """Re-parse new and changed files, drop vanished ones; the (space, hash) of each unit stored
+        and how many files changed."""
         known = self.store.files()
         found = indexable_files(self.root, self.settings)
         run.report("scan", len(found), len(found))

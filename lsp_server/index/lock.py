@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -33,22 +34,60 @@ POLL_S = 0.1
 """How often a waiting process tries again, and checks whether it was asked to stop."""
 
 
+class _Held:
+    """The lock files this process holds, with how many blocks hold each: the threads of one process
+    (a full update, an edit beside it) share the lock; flock would make them wait for each other."""
+
+    def __init__(self) -> None:
+        self.guard = threading.Lock()
+        self.holders: dict[Path, tuple[int, int]] = {}
+        """lock file → (its open file, how many blocks hold it)."""
+
+    def enter(self, path: Path) -> bool:
+        """Count one more holder of ``path`` if this process holds it; whether it did."""
+        with self.guard:
+            if path not in self.holders:
+                return False
+            handle, count = self.holders[path]
+            self.holders[path] = (handle, count + 1)
+            return True
+
+    def leave(self, path: Path) -> int | None:
+        """One holder fewer; the open file to unlock and close when it was the last."""
+        with self.guard:
+            handle, count = self.holders[path]
+            if count > 1:
+                self.holders[path] = (handle, count - 1)
+                return None
+            del self.holders[path]
+            return handle
+
+    def register(self, path: Path, handle: int) -> None:
+        with self.guard:
+            self.holders[path] = (handle, 1)
+
+
+_HELD = _Held()
+
+
 @contextlib.contextmanager
 def embedding_lock(index_dir: Path, what: str, check: Callable[[], None]) -> Iterator[None]:
-    """Hold the index's embedding lock for the block. ``check`` runs while waiting and may raise
-    (a cancelled run stops waiting); ``what`` names the workspace in the waiting line."""
-    handle = _open(index_dir / LOCK_NAME)
-    if handle is None:
-        yield
-        return
-    try:
-        _acquire(handle, index_dir, what, check)
-        try:
+    """Hold the index's embedding lock for the block, shared by this process's threads. ``check`` runs
+    while waiting and may raise (a cancelled run stops waiting); ``what`` names the workspace then."""
+    path = index_dir / LOCK_NAME
+    if not _HELD.enter(path):
+        handle = _open(path)
+        if handle is None:
             yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            return
+        _acquire(handle, path, what, check)
+    try:
+        yield
     finally:
-        os.close(handle)
+        last = _HELD.leave(path)
+        if last is not None:
+            fcntl.flock(last, fcntl.LOCK_UN)
+            os.close(last)
 
 
 def _open(path: Path) -> int | None:
@@ -62,19 +101,28 @@ def _open(path: Path) -> int | None:
         return None
 
 
-def _acquire(handle: int, index_dir: Path, what: str, check: Callable[[], None]) -> None:
-    """Take the lock, waiting (polled, so that ``check`` can stop the wait) while another holds it."""
+def _acquire(handle: int, path: Path, what: str, check: Callable[[], None]) -> None:
+    """Take the lock, waiting (polled, so that ``check`` can stop the wait) while another process holds
+    it; when another thread of this one takes it meanwhile, share theirs (and close ``handle``)."""
     told = False
     while True:
+        if _HELD.enter(path):
+            os.close(handle)
+            return
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _HELD.register(path, handle)
             if told:
                 log.warning("the other codekin process is done with %s; going on", what)
             return
         except BlockingIOError:
             pass
         if not told:
-            log.warning("waiting for another codekin process indexing %s (index %s)", what, index_dir)
+            log.warning("waiting for another codekin process indexing %s (index %s)", what, path.parent)
             told = True
-        check()
+        try:
+            check()
+        except BaseException:
+            os.close(handle)
+            raise
         time.sleep(POLL_S)

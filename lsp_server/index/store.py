@@ -81,8 +81,9 @@ class Store:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.RLock()
-        self.generation = 0
-        """Bumped by every committed write, so derived state (ANN spaces) knows when to re-sync."""
+        self.generation = self.unit_generation = 0
+        """Bumped by every committed write (``unit_generation``: by those that may change units or
+        fingerprints, not vectors), so that derived state knows when to re-read."""
         opened = open_database(path)
         self._db, self.read_only, self.moved_aside = opened.db, opened.read_only, opened.moved_aside
 
@@ -91,8 +92,9 @@ class Store:
             self._db.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE … COMMIT under the store's lock; rolled back on any exception."""
+    def transaction(self, *, units: bool = True) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE … COMMIT under the store's lock; rolled back on any exception. ``units=False``:
+        a write that leaves every unit and fingerprint as it was (vectors, a file's stat)."""
         with self._lock:
             if self.read_only:
                 raise ReadOnlyIndex(f"the index at {self.path} is read-only; it cannot be updated")
@@ -104,6 +106,7 @@ class Store:
                 raise
             self._db.execute("COMMIT")
             self.generation += 1
+            self.unit_generation += units
 
     def read(self, sql: str, params: Sequence[object] = ()) -> list[Any]:
         """Rows of one query, under the store's lock: for the index's own companion tables."""
@@ -155,7 +158,7 @@ class Store:
 
     def touch_file(self, path: str, size: int, mtime_ns: int) -> None:
         """Record a new stat for a file whose bytes did not change."""
-        with self.transaction() as db:
+        with self.transaction(units=False) as db:
             db.execute("UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?", (size, mtime_ns, path))
 
     def replace_file(
@@ -310,7 +313,7 @@ class Store:
         if len(hashes) != len(vectors):
             raise ValueError("one vector per hash")
         dim = int(vectors.shape[1]) if len(vectors) else 0
-        with self.transaction() as db:
+        with self.transaction(units=False) as db:
             db.executemany(
                 "INSERT OR IGNORE INTO vectors(model, space, hash, dim, vec) VALUES (?, ?, ?, ?, ?)",
                 [(model, space, h, dim, vector_blob(v)) for h, v in zip(hashes, vectors, strict=True)],

@@ -149,6 +149,8 @@ def _near_misses_of(
     index: WorkspaceIndex, unit: StoredUnit, by_hash: dict[str, list[StoredUnit]], threshold: float
 ) -> list[Edge]:
     rows_of, matrix = index.fingerprints.signatures()
+    if unit.hash not in rows_of:  # changed by an edit since the units were read
+        return []
     own_stream = index.fingerprints.streams([unit.hash]).get(unit.hash, ())
     scores = near_miss_scores(index, matrix[rows_of[unit.hash]], own_stream, threshold)
     return [

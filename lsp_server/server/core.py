@@ -72,6 +72,8 @@ class CodekinServer(LanguageServer):
         self.identities = IdentityCache()
         self.folders: list[Folder] = []
         self.index_pool = ThreadPoolExecutor(1, thread_name_prefix="codekin-index")
+        self.edit_pool = ThreadPoolExecutor(1, thread_name_prefix="codekin-edit")
+        """Edited and changed files: never queued behind a full update's embedding."""
         self.query_pool = ThreadPoolExecutor(2, thread_name_prefix="codekin-query")
         self.loader_pool = ThreadPoolExecutor(1, thread_name_prefix="codekin-model")
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -90,6 +92,9 @@ class CodekinServer(LanguageServer):
 
     async def in_index_thread(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.index_pool, fn, *args)
+
+    async def in_edit_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.edit_pool, fn, *args)
 
     async def in_query_thread(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.query_pool, fn, *args)

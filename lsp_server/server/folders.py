@@ -24,6 +24,8 @@ class Folder:
     index: WorkspaceIndex | None = None
     watcher: DebouncedWatcher | None = None
     pending_paths: set[str] = field(default_factory=set)
+    unembedded_paths: set[str] = field(default_factory=set)
+    """Updated beside a full run without their embedding: updated again once it ends."""
     lock: threading.Lock = field(default_factory=threading.Lock)
     full_task: asyncio.Task[None] | None = None
     full_again: bool = False

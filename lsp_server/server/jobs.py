@@ -140,8 +140,12 @@ class IndexJobs:
             while not folder.closed.is_set():
                 folder.full_again = False
                 await self._full_update(folder, title)
-                if not folder.full_again or folder not in self.server.folders:
-                    return
+                with folder.lock:  # an edit checks ``indexing`` under it: none is left unembedded
+                    again = folder.full_again or bool(folder.unembedded_paths)
+                    folder.unembedded_paths = set()  # the next run embeds what they stored
+                    if not again or folder not in self.server.folders:
+                        folder.indexing = False
+                        return
         finally:
             folder.indexing = False
 
@@ -198,15 +202,11 @@ class IndexJobs:
             return
 
         def job() -> IndexSummary | None:
-            with folder.lock:
-                taken, folder.pending_paths = sorted(folder.pending_paths), set()
-            if not taken:
-                return None
-            return index.update_paths(taken, tuple(folder.settings.spaces), None, folder.closed)
+            return self._take_paths(folder, index)
 
         while folder.pending_paths and folder.index is index:
             try:
-                summary = await self.server.in_index_thread(job)
+                summary = await self.server.in_edit_thread(job)
             except Cancelled:
                 return
             except Exception:
@@ -217,7 +217,22 @@ class IndexJobs:
                 return
             if summary is not None:
                 self.finished(folder, summary)  # the lens refresh goes out before the write below
-                await self.server.in_index_thread(functools.partial(index.flush, due_only=True))
+                await self.server.in_edit_thread(functools.partial(index.flush, due_only=True))
+
+    def _take_paths(self, folder: Folder, index: WorkspaceIndex) -> IndexSummary | None:
+        """Update the paths queued for ``folder`` (on the edit thread, beside a full update's embedding);
+        None when there were none. Lenses refresh once the units are stored, before their embedding:
+        syntactic clones need no model."""
+        with folder.lock:
+            taken, folder.pending_paths = sorted(folder.pending_paths), set()
+            embed = not folder.indexing  # else its embedding would wait turns with the full run's
+            if not embed:
+                folder.unembedded_paths.update(taken)
+        if not taken:
+            return None
+        stored = functools.partial(self.server.call_in_loop, self.server.events.index_changed.emit, [folder])
+        spaces = tuple(folder.settings.spaces)
+        return index.update_paths(taken, spaces, None, folder.closed, on_stored=stored, embed=embed)
 
     def finished(self, folder: Folder, summary: IndexSummary) -> None:
         folder.last_update = time.time()
