@@ -41,7 +41,21 @@ function setPath(target: Record<string, Json>, dotted: string, value: Json): voi
   node[parts[parts.length - 1]] = value;
 }
 
-function explicitValue<T>(inspected: ReturnType<vscode.WorkspaceConfiguration["inspect"]> & object): T | undefined {
+/**
+ * Keys a repository's own `.vscode/settings.json` must not choose unless the user trusts it (they
+ * decide what code runs and where files go); `trustWorkspaceSettings` only ever from user settings.
+ * `inspect()` reports workspace values whatever the trust, so the filtering is done here.
+ */
+const RESTRICTED = new Set(["model", "device", "worker", "indexDir"]);
+const USER_ONLY = new Set(["trustWorkspaceSettings"]);
+
+function explicitValue<T>(
+  key: string,
+  inspected: ReturnType<vscode.WorkspaceConfiguration["inspect"]> & object,
+): T | undefined {
+  if (USER_ONLY.has(key) || (RESTRICTED.has(key) && !vscode.workspace.isTrusted)) {
+    return (inspected.globalLanguageValue ?? inspected.globalValue) as T | undefined;
+  }
   const levels = [
     inspected.workspaceFolderLanguageValue,
     inspected.workspaceLanguageValue,
@@ -59,7 +73,7 @@ export function explicitSettings(keys: string[], scope?: vscode.Uri): Record<str
   const result: Record<string, Json> = {};
   for (const key of keys) {
     const inspected = config.inspect<Json>(key);
-    const value = inspected ? explicitValue<Json>(inspected) : undefined;
+    const value = inspected ? explicitValue<Json>(key, inspected) : undefined;
     if (value !== undefined && value !== null) {
       setPath(result, key, value);
     }
