@@ -12,7 +12,10 @@ and ``workspace/configuration`` on top as overrides, through the same ``Settings
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import re
 import tomllib
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -138,6 +141,13 @@ def user_config_path() -> Path:
     return Path(platformdirs.user_config_dir("codekin")) / "config.toml"
 
 
+def index_name(root: Path) -> str:
+    """A workspace's own index folder name: readable, plus a hash of its absolute path."""
+    root = root.resolve()
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", root.name)[:40] or "root"
+    return f"{slug}-{hashlib.sha1(os.fsencode(root)).hexdigest()[:12]}"  # any name the filesystem allows
+
+
 def load_settings(
     root: Path,
     overrides: dict[str, Any] | None = None,
@@ -149,6 +159,8 @@ def load_settings(
     given = {k: v for k, v in (overrides or {}).items() if v is not None}
     user_file = user_config_path()
     settings = Settings().merged(_read_toml_table(user_file, ()), str(user_file), problems)
+    if settings.index_dir:  # the user's file names a parent: one folder per workspace under it
+        settings = replace(settings, index_dir=str(Path(settings.index_dir).expanduser() / index_name(root)))
     trusted = given.get("trust_workspace_settings", settings.trust_workspace_settings) is True
     pyproject = root / "pyproject.toml"
     for path, table in ((pyproject, ("tool", "codekin")), (root / ".codekin.toml", ())):

@@ -114,16 +114,30 @@ def _move_aside(path: Path) -> Path:
     return aside
 
 
+def is_index_file(path: Path) -> bool:
+    """One of codekin's own files in an index folder (only those are ever tightened)."""
+    name = path.name
+    return name.startswith("index.sqlite3") or ".hnsw" in name or name == "embedding.lock"
+
+
 def make_private_dir(folder: Path) -> None:
-    """Create ``folder`` (and its parents) for this user only; tighten it if others could read it."""
+    """Create ``folder`` (and its parents) for this user only. An existing one is tightened only when it
+    holds nothing but codekin's files (``--index-dir .`` must not change a repository's folder)."""
+    existed = folder.is_dir()
     folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+    if existed and not all(is_index_file(part) for part in folder.iterdir()):
+        return
     if _tighten(folder, PRIVATE_DIR):
         log.warning("%s was open to other users; now only yours (0700)", folder)
 
 
 def make_private_files(path: Path, *, announce: bool = True) -> None:
-    """Every file of the store's folder (the store, its journal, the ANN files) for this user only."""
-    tightened = [part for part in path.parent.iterdir() if part.is_file() and _tighten(part, PRIVATE_FILE)]
+    """codekin's files in the store's folder (the store, its journal, the ANN files) for this user only."""
+    tightened = [
+        part
+        for part in path.parent.iterdir()
+        if part.is_file() and is_index_file(part) and _tighten(part, PRIVATE_FILE)
+    ]
     if tightened and announce:
         log.warning("%d files in %s were readable by others; now only yours", len(tightened), path.parent)
 

@@ -129,9 +129,10 @@ class FingerprintTable:
     def units(self) -> tuple[list[StoredUnit], dict[str, StoredPrint]]:
         """The code units, and the fingerprint of each content that has one."""
         with self._lock:
-            if self._generation != self.store.unit_generation:  # not on vectors: a full run writes many
-                self._generation = self.store.unit_generation
+            generation = self.store.unit_generation  # not bumped by vectors: a full run writes many
+            if self._generation != generation:
                 self._reload()
+                self._generation = generation  # after: a reload that failed is tried again
             return self._units, self._prints
 
     def signatures(self) -> tuple[dict[str, int], np.ndarray]:

@@ -234,7 +234,7 @@ class WorkspaceIndex:
         """Embed what is pending (or, with ``only_stored``, what ``stored`` lacks) and sync the ANN."""
         embedded, reused = self._embed_new(spaces, stored, run, all_pending=not only_stored)
         for space in spaces:  # after every write, so that each space is in sync with the last
-            if embedded and not only_stored:  # an edit beside this run took its writes as synced
+            if (embedded or changed_files) and not only_stored:  # an edit beside it may hold spaces as-is
                 self.anns.sync(space)
             else:
                 self.ann(space)

@@ -9,14 +9,13 @@ for (``meta``; ids only grow): every vector above it was stored by a run that ne
 
 from __future__ import annotations
 
-import hashlib
-import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import platformdirs
+
+from lsp_server.config import index_name
 
 if TYPE_CHECKING:
     from lsp_server.index.store import Store
@@ -45,10 +44,7 @@ class IndexStatus:
 
 def default_index_dir(root: Path) -> Path:
     """The user cache folder for a workspace: readable name plus a hash of its absolute path."""
-    root = root.resolve()
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", root.name)[:40] or "root"
-    digest = hashlib.sha1(os.fsencode(root)).hexdigest()[:12]  # any name the filesystem allows
-    return Path(platformdirs.user_cache_dir("codekin")) / "workspaces" / f"{slug}-{digest}"
+    return Path(platformdirs.user_cache_dir("codekin")) / "workspaces" / index_name(root)
 
 
 def _keys(model: str, space: str) -> tuple[str, str]:
@@ -74,5 +70,5 @@ def mark_accounted(store: Store, model: str, space: str, unreported: int) -> Non
     values = dict(zip(_keys(model, space), (str(top), str(unreported)), strict=True))
     if getattr(store, "read_only", False) or all(store.meta(k) == v for k, v in values.items()):
         return
-    with store.transaction() as db:
+    with store.transaction(units=False) as db:
         db.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", list(values.items()))

@@ -139,9 +139,10 @@ class IndexJobs:
         try:
             while not folder.closed.is_set():
                 folder.full_again = False
-                await self._full_update(folder, title)
+                finished = await self._full_update(folder, title)
                 with folder.lock:  # an edit checks ``indexing`` under it: none is left unembedded
-                    again = folder.full_again or bool(folder.unembedded_paths)
+                    # Edits' vectors wait for a run that finishes, never restart a cancelled or failed one.
+                    again = folder.full_again or (finished and bool(folder.unembedded_paths))
                     folder.unembedded_paths = set()  # the next run embeds what they stored
                     if not again or folder not in self.server.folders:
                         folder.indexing = False
@@ -149,10 +150,11 @@ class IndexJobs:
         finally:
             folder.indexing = False
 
-    async def _full_update(self, folder: Folder, title: str) -> None:
+    async def _full_update(self, folder: Folder, title: str) -> bool:
+        """One full update with progress; whether it ran to its end."""
         index = folder.index
         if index is None:
-            return
+            return False
         folder.cancel = cancel = threading.Event()
         spaces = tuple(folder.settings.spaces)
         progress = IndexProgress(self.server, f"{title} {folder.root.name}", spaces)
@@ -163,15 +165,16 @@ class IndexJobs:
         except Cancelled:
             progress.end("cancelled; what was indexed so far is kept")
             log.info("indexing of %s cancelled", folder.root)
-            return
+            return False
         except Exception as exc:
             self._full_update_failed(folder, index, progress, exc)
-            return
+            return False
         progress.end(
             f"{summary.files} files, {summary.units} units: "
             f"{summary.embedded} embedded, {summary.reused} reused"
         )
         self.finished(folder, summary)
+        return True
 
     def _full_update_failed(
         self, folder: Folder, index: WorkspaceIndex, progress: IndexProgress, exc: Exception
@@ -189,8 +192,8 @@ class IndexJobs:
 
     def schedule_paths(self, folder: Folder, paths: Iterable[str]) -> None:
         """Update only ``paths`` (an edited buffer, a few files changed on disk), coalescing bursts."""
-        if folder.index is not None and folder.index.store.read_only:
-            return  # said once when the folder opened
+        if folder.closed.is_set() or (folder.index is not None and folder.index.store.read_only):
+            return  # closing (nothing may write under it), or read-only (said once when it opened)
         with folder.lock:
             folder.pending_paths.update(paths)
         if folder.paths_task is None or folder.paths_task.done():
@@ -204,7 +207,7 @@ class IndexJobs:
         def job() -> IndexSummary | None:
             return self._take_paths(folder, index)
 
-        while folder.pending_paths and folder.index is index:
+        while folder.pending_paths and folder.index is index and not folder.closed.is_set():
             try:
                 summary = await self.server.in_edit_thread(job)
             except Cancelled:

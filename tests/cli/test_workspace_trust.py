@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lsp_server.config import USER_ONLY, load_settings, user_config_path
+from lsp_server.config import USER_ONLY, index_name, load_settings, user_config_path
 
 CODEKIN = str(Path(__file__).resolve().parents[2] / ".venv" / "bin" / "codekin")
 
@@ -83,9 +83,12 @@ def test_the_users_own_file_sets_them_and_the_command_line_wins(tmp_path: Path, 
     settings = load_settings(tmp_path)
     assert (settings.model, settings.index_dir, settings.exclude) == (
         "minilm",
-        str(tmp_path / "mine"),
+        str(tmp_path / "mine" / index_name(tmp_path)),  # a parent: one folder per workspace
         ("y/",),
     )
+    other = tmp_path / "other"
+    other.mkdir()
+    assert load_settings(other).index_dir == str(tmp_path / "mine" / index_name(other))
     assert load_settings(tmp_path, {"model": "jina-code-0.5b"}).model == "jina-code-0.5b"
 
 

@@ -233,3 +233,20 @@ def test_an_ann_save_on_a_full_disk_leaves_the_previous_file_whole(
     assert {p.name: p.read_bytes() for p in small.iterdir()} == before  # no temporary file left either
     loaded = AnnIndex.load(path, {**meta, "dim": 128})
     assert loaded is not None and loaded.live == set(range(1, 101))
+
+
+def test_an_index_in_a_folder_of_the_users_own_leaves_their_files_alone(
+    tmp_path: Path, minilm: Embedder
+) -> None:
+    """``--index-dir .`` in a repository: only codekin's files are made private, not the folder."""
+    root, shared = make_workspace(tmp_path / "ws"), tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    shared.chmod(0o755)
+    notes = shared / "notes.txt"
+    notes.write_text("mine\n")
+    notes.chmod(0o644)
+    index = WorkspaceIndex(root, Settings(index_dir=str(shared)), minilm)
+    index.update(("code",))
+    index.close()
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o755 and stat.S_IMODE(notes.stat().st_mode) == 0o644
+    assert stat.S_IMODE((shared / "index.sqlite3").stat().st_mode) == 0o600
