@@ -133,7 +133,7 @@ def main(args: argparse.Namespace) -> int:
 def describe_failure(exc: BaseException, args: argparse.Namespace) -> str:
     """The error in words; for a full disk, where and how much is free."""
     folder = getattr(args, "index_dir", None) or platformdirs.user_cache_dir("codekin")
-    return explain_fault(exc, Path(folder), None) or str(exc)
+    return explain_fault(exc, Path(folder)) or str(exc)
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
@@ -163,7 +163,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
             return duplicates.run(args, index, out)
         return dispatch(args, index, settings, target, out)
     except (sqlite3.OperationalError, OSError) as exc:
-        explained = explain_fault(exc, index.index_dir, index.store.count_vectors())
+        explained = explain_fault(exc, index.index_dir, index.store.count_vectors)
         if explained is None:
             raise
         raise IndexUnavailable(explained) from exc

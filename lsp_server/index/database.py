@@ -12,6 +12,7 @@ Index folders and files are private to the user (0700 / 0600): the store holds e
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
@@ -20,6 +21,7 @@ import sqlite3
 import stat
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -162,14 +164,19 @@ def is_disk_full(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and exc.errno == errno.ENOSPC
 
 
-def explain_fault(exc: BaseException, index_dir: Path, stored_vectors: int | None) -> str | None:
-    """One line for the faults a user can act on (a full disk, a read-only index); None for others."""
+def explain_fault(
+    exc: BaseException, index_dir: Path, count_vectors: Callable[[], int] | None = None
+) -> str | None:
+    """One line for the faults a user can act on (a full disk, a read-only index); None for others.
+    ``count_vectors`` is asked only for a full disk, and may fail: the line goes without the count."""
     if is_disk_full(exc):
         try:
             free = shutil.disk_usage(index_dir).free / 1e6
         except OSError:
             free = 0.0
-        stored = "" if stored_vectors is None else f" after storing {stored_vectors} vectors"
+        stored = ""
+        with contextlib.suppress(Exception):  # the store is what failed
+            stored = "" if count_vectors is None else f" after storing {count_vectors()} vectors"
         return (
             f"the disk holding {index_dir} is full: {free:.1f} MB free; codekin stopped{stored} "
             "(nothing stored was lost); free space and run again"

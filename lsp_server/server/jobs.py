@@ -38,14 +38,6 @@ BURST_PATHS = 100
 """A batch of disk changes larger than this (a branch switch) is a full update with progress."""
 
 
-def stored_vectors(index: WorkspaceIndex) -> int | None:
-    """How many vectors the store holds (for a message); None when it cannot say."""
-    try:
-        return index.store.count_vectors()
-    except Exception:  # the store is what failed: the message goes without the count
-        return None
-
-
 def model_changed_under(index: WorkspaceIndex) -> bool:
     """Whether ``index`` runs on a model that loaded with another identity than it opened with."""
     return identity_mismatch(index.embedder) is not None
@@ -182,7 +174,7 @@ class IndexJobs:
         if model_changed_under(index):
             progress.end("the model loaded with another identity; indexing again under it")
             return
-        explained = explain_fault(exc, index.index_dir, stored_vectors(index))
+        explained = explain_fault(exc, index.index_dir, index.store.count_vectors)
         progress.end(f"failed: {explained or exc}")
         folder.error = explained or f"indexing {folder.root} failed: {exc}"
         log.error("indexing of %s failed", folder.root, exc_info=exc)
